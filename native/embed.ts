@@ -1,0 +1,101 @@
+/**
+ * @file Turns aligned 112×112 face crops into one L2-normalised vector. The default is the
+ * ensemble of two MobileFaceNet-class recognisers: each block is normalised, the blocks are
+ * concatenated and the result normalised again, so cosine similarity weighs both equally.
+ */
+import { join } from 'node:path';
+import type { ModelManifest } from '../models/manifest.ts';
+import { ALIGNED_SIZE } from './align.ts';
+import { MODELS_DIR, loadManifest, ort, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
+
+/** Embedder presets by name; each is a list of manifest model ids. */
+export const EMBEDDERS: Record<string, readonly string[]> = {
+  ensemble: ['sirius-mfn-192', 'fr-feature-512'],
+  sirius: ['sirius-mfn-192'],
+  'fr-feature': ['fr-feature-512'],
+};
+export const DEFAULT_EMBEDDER = 'ensemble';
+
+/** Largest batch sent to a recogniser in one run. */
+export const EMBED_BATCH = 32;
+
+type EmbedderModel = ModelManifest['models'][number];
+
+export function normalise(v: Float32Array): Float32Array {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const n = Math.sqrt(s) || 1;
+  for (let i = 0; i < v.length; i++) v[i]! /= n;
+  return v;
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+export class Embedder {
+  private constructor(
+    /** Stored with every embedding; differs whenever the vector space differs. */
+    readonly modelId: string,
+    readonly dim: number,
+    readonly provider: string,
+    private readonly parts: Array<{ model: EmbedderModel; loaded: LoadedSession }>,
+  ) {}
+
+  static async load(name = DEFAULT_EMBEDDER, device: DeviceChoice = 'auto', notice?: (l: string) => void, dir = MODELS_DIR): Promise<Embedder> {
+    const ids = EMBEDDERS[name];
+    if (!ids) throw new Error(`unknown embedder "${name}" (known: ${Object.keys(EMBEDDERS).join(', ')})`);
+    const manifest = loadManifest(dir);
+    const parts = [];
+    for (const id of ids) {
+      const model = manifest.models.find((m) => m.id === id && m.role === 'embedder');
+      if (!model?.output) throw new Error(`embedder model ${id} not in manifest: run \`npm run models\``);
+      parts.push({ model, loaded: await sessionFor(join(dir, model.file), device, notice) });
+    }
+    const dim = parts.reduce((s, p) => s + p.model.output!.size, 0);
+    const modelId = ids.length === 1 ? ids[0]! : `ens(${ids.join('+')})`;
+    return new Embedder(modelId, dim, parts[0]!.loaded.provider, parts);
+  }
+
+  /** Embeddings of aligned RGB crops (each 112·112·3 bytes), in order. */
+  async embed(crops: readonly Uint8Array[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let start = 0; start < crops.length; start += EMBED_BATCH) {
+      const batch = crops.slice(start, start + EMBED_BATCH);
+      const blocks = [];
+      for (const part of this.parts) blocks.push(await this.runPart(part, batch));
+      for (let i = 0; i < batch.length; i++) {
+        const v = new Float32Array(this.dim);
+        let offset = 0;
+        for (const b of blocks) {
+          v.set(b[i]!, offset);
+          offset += b[i]!.length;
+        }
+        out.push(this.parts.length > 1 ? normalise(v) : v);
+      }
+    }
+    return out;
+  }
+
+  private async runPart(part: { model: EmbedderModel; loaded: LoadedSession }, crops: readonly Uint8Array[]): Promise<Float32Array[]> {
+    const { mean, std, name } = part.model.input;
+    const size = ALIGNED_SIZE;
+    const plane = size * size;
+    const data = new Float32Array(crops.length * 3 * plane);
+    crops.forEach((crop, n) => {
+      const base = n * 3 * plane;
+      for (let p = 0; p < plane; p++) {
+        data[base + p] = (crop[3 * p]! - mean) / std;
+        data[base + plane + p] = (crop[3 * p + 1]! - mean) / std;
+        data[base + 2 * plane + p] = (crop[3 * p + 2]! - mean) / std;
+      }
+    });
+    const input = new ort.Tensor('float32', data, [crops.length, 3, size, size]);
+    const result = await part.loaded.session.run({ [name]: input });
+    const flat = result[part.model.output!.name]!.data as Float32Array;
+    const d = part.model.output!.size;
+    return crops.map((_, n) => normalise(flat.slice(n * d, (n + 1) * d)));
+  }
+}

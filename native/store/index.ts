@@ -1,0 +1,50 @@
+/**
+ * @file The library store: the one place that touches SQL. Opens the database and groups
+ * the per-table repositories; `transaction` wraps several writes into one atomic commit.
+ */
+import { openDb, type Db } from './db.ts';
+import { Faces } from './faces.ts';
+import { Photos } from './photos.ts';
+import { Runs } from './runs.ts';
+
+export type { FaceRow, NewFace, PhotoRow, PhotoStatus, RunRow } from './records.ts';
+
+export class Store {
+  readonly photos: Photos;
+  readonly faces: Faces;
+  readonly runs: Runs;
+  private readonly getMeta;
+  private readonly putMeta;
+
+  constructor(
+    readonly path: string,
+    readonly db: Db = openDb(path),
+  ) {
+    this.photos = new Photos(db);
+    this.faces = new Faces(db);
+    this.runs = new Runs(db);
+    this.getMeta = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`);
+    this.putMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  }
+
+  meta(key: string): string | undefined {
+    return this.getMeta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.putMeta.run(key, value);
+  }
+
+  /** Runs `fn` as one atomic transaction (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  integrityCheck(): string {
+    return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * @file Row shapes as the rest of the engine sees them (camelCase, typed arrays), so SQL
+ * column names never leak out of store/.
+ */
+import type { Point } from '../detect.ts';
+
+export type PhotoStatus = 'pending' | 'done' | 'error';
+
+export interface PhotoRow {
+  id: number;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  hash: string | null;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  takenAt: string | null;
+  status: PhotoStatus;
+  error: string | null;
+}
+
+/** A face as found by the pipeline, before it has an id. Coordinates are in the upright original photo. */
+export interface NewFace {
+  box: { x1: number; y1: number; x2: number; y2: number };
+  landmarks: Point[];
+  score: number;
+  /** Shorter side of the box, original pixels. */
+  size: number;
+  sharpness: number;
+  yaw: number;
+  pitch: number;
+  roll: number;
+  modelId: string;
+  embedding: Float32Array;
+}
+
+export interface FaceRow extends NewFace {
+  id: number;
+  photoId: number;
+  idx: number;
+}
+
+export interface RunRow {
+  id: number;
+  folder: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: 'running' | 'done' | 'interrupted' | 'failed';
+  provider: string | null;
+  modelId: string | null;
+  photosTotal: number;
+  photosIndexed: number;
+  facesFound: number;
+  errors: number;
+}

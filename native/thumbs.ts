@@ -1,0 +1,42 @@
+/**
+ * @file Face thumbnails: a small square JPEG per face, cached on disk beside the database.
+ * Derived data: a missing one is simply made again from the photo.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { RgbImage } from './align.ts';
+
+export const THUMB_SIZE = 160;
+/** Share of the box added on every side, so hair and chin show. */
+const MARGIN = 0.3;
+
+export function thumbsDirFor(dbPath: string): string {
+  return `${dbPath}.thumbs`;
+}
+
+export function faceThumbPath(dbPath: string, faceId: number): string {
+  return join(thumbsDirFor(dbPath), `${faceId}.jpg`);
+}
+
+/** JPEG bytes of the face in `box` (image pixels), squared and padded with margin. */
+export async function renderFaceThumb(image: RgbImage, box: { x1: number; y1: number; x2: number; y2: number }): Promise<Buffer> {
+  const side = Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * MARGIN);
+  const cx = (box.x1 + box.x2) / 2;
+  const cy = (box.y1 + box.y2) / 2;
+  const left = Math.max(0, Math.round(cx - side / 2));
+  const top = Math.max(0, Math.round(cy - side / 2));
+  const width = Math.max(1, Math.min(image.width - left, Math.round(side)));
+  const height = Math.max(1, Math.min(image.height - top, Math.round(side)));
+  return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract({ left, top, width, height })
+    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'contain', background: { r: 0, g: 0, b: 0 } })
+    .jpeg({ quality: 82 })
+    .toBuffer();
+}
+
+export async function saveFaceThumbs(dbPath: string, thumbs: Array<{ faceId: number; jpeg: Buffer }>): Promise<void> {
+  if (thumbs.length === 0) return;
+  await mkdir(thumbsDirFor(dbPath), { recursive: true });
+  await Promise.all(thumbs.map((t) => writeFile(faceThumbPath(dbPath, t.faceId), t.jpeg)));
+}
