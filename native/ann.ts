@@ -101,8 +101,6 @@ export class FaceIndex {
       this.ensureCapacity(this.hnsw.getCurrentCount() + toAdd.length);
       for (const face of store.faces.iterate(this.modelId)) {
         if (!addSet.has(face.id)) continue;
-        // A deleted label that comes back (rare: ids are never reused by SQLite's rowid unless max is deleted).
-        if (this.deleted.delete(face.id)) this.hnsw.unmarkDelete(face.id);
         this.hnsw.addPoint(Array.from(face.embedding), face.id);
       }
     }

@@ -5,7 +5,8 @@
  */
 import sharp from 'sharp';
 import type { DecodedPhoto } from './decode.ts';
-import { ort, type LoadedSession } from './runtime.ts';
+import { join } from 'node:path';
+import { loadManifest, MODELS_DIR, ort, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
 
 export interface Point {
   x: number;
@@ -136,4 +137,11 @@ export async function detectFaces(
     score: d.score,
     landmarks: d.landmarks.map((p) => ({ x: p.x / scaleX, y: p.y / scaleY })),
   }));
+}
+
+/** The detector session named in the model manifest. */
+export async function loadDetector(device: DeviceChoice = 'auto', notice?: (line: string) => void, dir = MODELS_DIR): Promise<LoadedSession> {
+  const model = loadManifest(dir).models.find((m) => m.role === 'detector');
+  if (!model) throw new Error('no detector in the model manifest: run `npm run models`');
+  return sessionFor(join(dir, model.file), device, notice);
 }

@@ -11,11 +11,11 @@ import { FaceIndex } from './ann.ts';
 import { analysePhoto, recrop, type FaceDraft } from './analyse.ts';
 import { decodePhoto, DecodeError, type DecodedPhoto } from './decode.ts';
 import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from './embed.ts';
-import { loadManifest, MODELS_DIR, sessionFor, type DeviceChoice } from './runtime.ts';
+import { loadDetector } from './detect.ts';
+import { MODELS_DIR, type DeviceChoice } from './runtime.ts';
 import { scanFolder, type ScannedFile } from './scan.ts';
 import type { PhotoRow, Store } from './store/index.ts';
 import { saveFaceThumbs } from './thumbs.ts';
-import { join } from 'node:path';
 
 /** Photos read and decoded ahead of the one in the detector. */
 const PREFETCH = 3;
@@ -188,9 +188,7 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
   const device = opts.device ?? 'auto';
   const modelsDir = opts.modelsDir ?? MODELS_DIR;
   const embedder = await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, device, notice, modelsDir);
-  const detectorModel = loadManifest(modelsDir).models.find((m) => m.role === 'detector');
-  if (!detectorModel) throw new Error('no detector in the model manifest: run `npm run models`');
-  const detector = await sessionFor(join(modelsDir, detectorModel.file), device, notice);
+  const detector = await loadDetector(device, notice, modelsDir);
   const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
   if (!store.meta('root')) store.setMeta('root', root);
 

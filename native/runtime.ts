@@ -36,21 +36,32 @@ export interface LoadedSession {
 }
 
 const cache = new Map<string, Promise<LoadedSession>>();
+/** GPU providers that already failed in this process: tried once, reported once. */
+const failedProviders = new Map<string, string>();
+
+/** The useful part of an ORT error: its last sentence, without the C++ source location. */
+function shortReason(err: unknown): string {
+  const first = String((err as Error)?.message ?? err).split('\n')[0]!;
+  return first.split(/ was false\.\s*/).pop()!.trim();
+}
 
 async function create(path: string, device: DeviceChoice, notice: (line: string) => void): Promise<LoadedSession> {
   const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
   if (device !== 'cpu') {
-    const failures: string[] = [];
+    const fresh: string[] = [];
     for (const ep of gpuProvidersFor(process.platform)) {
+      if (failedProviders.has(ep)) continue;
       try {
         const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [ep] });
         return { session, provider: ep };
       } catch (err) {
-        failures.push(`${ep}: ${(err as Error).message.split('\n')[0]!.slice(-160)}`);
+        failedProviders.set(ep, shortReason(err));
+        fresh.push(ep);
       }
     }
-    if (device === 'gpu') throw new Error(`no GPU execution provider could start (${failures.join('; ')})`);
-    notice(`no usable GPU (${failures.join('; ')}); using CPU`);
+    const why = [...failedProviders].map(([ep, reason]) => `${ep}: ${reason}`).join('; ');
+    if (device === 'gpu') throw new Error(`no GPU execution provider could start (${why})`);
+    if (fresh.length > 0) notice(`no usable GPU (${why}); using CPU`);
   }
   const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
   return { session, provider: 'cpu' };

@@ -9,7 +9,7 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   CREATE TABLE photos (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     path        TEXT NOT NULL UNIQUE,
     size        INTEGER NOT NULL,
     mtime_ms    INTEGER NOT NULL,
@@ -25,8 +25,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX photos_hash ON photos (hash);
   CREATE INDEX photos_status ON photos (status);
+  -- AUTOINCREMENT: a deleted face's id is never given to a new face, so decisions about it cannot leak.
   CREATE TABLE faces (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     photo_id   INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
     idx        INTEGER NOT NULL,
     x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Entry point of `kith`/`npx kith`. Kith's native modules need Node >= 22; when the shell's
+// node is older, re-run under the Node 22 that the project installs (npm package `node`).
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major < 22) {
+  const require = createRequire(import.meta.url);
+  let node22;
+  try {
+    node22 = join(dirname(require.resolve('node/package.json')), 'bin', 'node');
+  } catch {
+    console.error(`kith: needs Node 22 or newer (this is ${process.version}); run \`npm install\` in the Kith folder`);
+    process.exit(1);
+  }
+  const run = spawnSync(node22, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import(join(here, '..', 'native', 'cli.ts'));
+  const code = await main(process.argv.slice(2)).catch((err) => {
+    console.error(`kith: ${err.message}`);
+    return 1;
+  });
+  process.exit(code);
+}

@@ -1,0 +1,98 @@
+/**
+ * Embeddings on real, aligned faces: the same person is closer than different people, by a
+ * margin, for each recogniser alone (the converted TFLite one included) and the ensemble.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { alignFace } from '../native/align.ts';
+import { decodePhoto } from '../native/decode.ts';
+import { detectFaces, loadDetector } from '../native/detect.ts';
+import { cosine, Embedder } from '../native/embed.ts';
+import { FACES, facesIn } from './helpers.ts';
+
+interface Sample {
+  who: string;
+  crop: Uint8Array;
+}
+
+/** The largest face of each labelled portrait, aligned; identity = the portrait's folder. */
+async function labelledCrops(): Promise<Sample[]> {
+  const detector = await loadDetector('cpu');
+  const samples: Sample[] = [];
+  // The mirrored copy is the same photo flipped: it would flatter the same-person figures.
+  for (const rel of facesIn('portraits', (p) => !p.includes('reflection'))) {
+    const photo = await decodePhoto(readFileSync(join(FACES, rel)));
+    const faces = await detectFaces(detector, photo);
+    const largest = faces.sort((a, b) => (b.x2 - b.x1) * (b.y2 - b.y1) - (a.x2 - a.x1) * (a.y2 - a.y1))[0];
+    if (!largest) continue;
+    samples.push({ who: `${basename(dirname(dirname(rel)))}/${basename(dirname(rel))}`, crop: alignFace(photo, largest.landmarks) });
+  }
+  return samples;
+}
+
+interface Separation {
+  meanSame: number;
+  meanDiff: number;
+  /** Probability that a random same-person pair is closer than a random different-person pair. */
+  auc: number;
+  pairs: { same: number; diff: number };
+}
+
+function separation(samples: Sample[], vectors: Float32Array[]): Separation {
+  const same: number[] = [];
+  const diff: number[] = [];
+  for (let i = 0; i < samples.length; i++) {
+    for (let j = i + 1; j < samples.length; j++) {
+      (samples[i]!.who === samples[j]!.who ? same : diff).push(cosine(vectors[i]!, vectors[j]!));
+    }
+  }
+  const sortedDiff = [...diff].sort((a, b) => a - b);
+  let wins = 0;
+  for (const s of same) {
+    let lo = 0, hi = sortedDiff.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sortedDiff[mid]! < s) lo = mid + 1;
+      else hi = mid;
+    }
+    wins += lo;
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { meanSame: mean(same), meanDiff: mean(diff), auc: wins / (same.length * diff.length), pairs: { same: same.length, diff: diff.length } };
+}
+
+describe('face embeddings', () => {
+  let samples: Sample[];
+  before(async () => {
+    samples = await labelledCrops();
+  });
+
+  it('has labelled faces from every portrait set', () => {
+    const sets = new Set(samples.map((s) => s.who.split('/')[0]));
+    assert.deepEqual([...sets].sort(), ['deepface', 'face_recognition', 'faceapi-bbt', 'vladmandic-human']);
+    assert.ok(samples.length >= 120, `${samples.length} faces`);
+  });
+
+  for (const name of ['sirius', 'fr-feature', 'ensemble']) {
+    it(`${name}: same person is closer than different people, by a margin`, async () => {
+      const embedder = await Embedder.load(name, 'cpu');
+      const vectors = await embedder.embed(samples.map((s) => s.crop));
+      assert.equal(vectors[0]!.length, embedder.dim);
+      for (const v of vectors) assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-4, 'embedding is L2-normalised');
+      const sep = separation(samples, vectors);
+      console.log(`  ${name}: mean same ${sep.meanSame.toFixed(3)}, mean different ${sep.meanDiff.toFixed(3)}, AUC ${sep.auc.toFixed(4)} (${sep.pairs.same}/${sep.pairs.diff} pairs)`);
+      assert.ok(sep.meanSame - sep.meanDiff > 0.6, `margin ${(sep.meanSame - sep.meanDiff).toFixed(3)}`);
+      assert.ok(sep.auc > 0.985, `AUC ${sep.auc}`);
+    });
+  }
+
+  it('gives the same vector for a face whatever else is in the batch', async () => {
+    const embedder = await Embedder.load('ensemble', 'cpu');
+    const crops = samples.slice(0, 5).map((s) => s.crop);
+    const alone = await embedder.embed([crops[2]!]);
+    const together = await embedder.embed(crops);
+    assert.ok(cosine(alone[0]!, together[2]!) > 0.99999);
+  });
+});
