@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { decodePhoto } from '../native/decode.ts';
 import { detectFaces, loadDetector, type Detection } from '../native/detect.ts';
 import type { LoadedSession } from '../native/runtime.ts';
@@ -90,7 +90,7 @@ describe('face detection', () => {
     const upright = await detectFaces(detector, await decodePhoto(original));
     assert.ok(upright.length >= 5);
     // Pixels stored turned, with the EXIF tag that turns them back for display.
-    const variants: Array<[number, (s: sharp.Sharp) => sharp.Sharp]> = [
+    const variants: Array<[number, (s: Sharp) => Sharp]> = [
       [3, (s) => s.rotate(180)],
       [6, (s) => s.rotate(-90)],
       [8, (s) => s.rotate(90)],

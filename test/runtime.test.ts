@@ -1,0 +1,47 @@
+/**
+ * Execution providers: the GPU path is tried first and falls back to CPU with one notice;
+ * where a GPU does start, its embeddings must match the CPU ones.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { alignFace } from '../native/align.ts';
+import { decodePhoto } from '../native/decode.ts';
+import { detectFaces, loadDetector } from '../native/detect.ts';
+import { cosine, Embedder } from '../native/embed.ts';
+import { gpuProvidersFor } from '../native/runtime.ts';
+import { BBT } from './helpers.ts';
+
+describe('execution providers', () => {
+  it('names the GPU providers onnxruntime-node ships for each platform', () => {
+    assert.deepEqual(gpuProvidersFor('linux'), ['webgpu']);
+    assert.deepEqual(gpuProvidersFor('win32'), ['dml', 'webgpu']);
+    assert.deepEqual(gpuProvidersFor('darwin'), ['coreml', 'webgpu']);
+  });
+
+  it('auto uses the GPU when one starts, else falls back to CPU with a single notice', async () => {
+    const notices: string[] = [];
+    const auto = await Embedder.load('ensemble', 'auto', (l) => notices.push(l));
+    const cpu = await Embedder.load('ensemble', 'cpu');
+    const photo = await decodePhoto(readFileSync(join(BBT, 'penny', 'penny2.png')));
+    const [face] = await detectFaces(await loadDetector('cpu'), photo);
+    const crop = alignFace(photo, face!.landmarks);
+    const [a] = await auto.embed([crop]);
+    const [c] = await cpu.embed([crop]);
+    if (auto.provider === 'cpu') {
+      assert.equal(notices.length, 1, notices.join('\n'));
+      assert.match(notices[0]!, /no usable GPU \(.+\); using CPU/);
+      assert.deepEqual(a, c);
+    } else {
+      console.log(`  GPU provider ${auto.provider}: cosine to CPU ${cosine(a!, c!).toFixed(6)}`);
+      assert.ok(cosine(a!, c!) > 0.999);
+    }
+  });
+
+  it('--device gpu fails with a clear message when no GPU provider starts', async (t) => {
+    const probe = await Embedder.load('sirius', 'auto');
+    if (probe.provider !== 'cpu') return t.skip(`this machine has a GPU (${probe.provider})`);
+    await assert.rejects(Embedder.load('fr-feature', 'gpu'), /no GPU execution provider could start \(webgpu: /);
+  });
+});
