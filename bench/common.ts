@@ -1,18 +1,13 @@
 /**
- * @file What both benchmarks share: the machine line, peak RSS, throwaway library folders,
- * the machine-readable result line, and one timed Kith indexing run with its models loaded
- * beforehand, so every figure means the same thing in either benchmark.
+ * @file What both benchmarks share: the machine line, peak RSS, throwaway folders and the
+ * machine-readable result line. Deliberately free of the engine and of the peer's libraries,
+ * so a child process that imports it carries only its own contender in its RSS.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { ALIGNED_SIZE } from '../native/align.ts';
-import { detectFaces } from '../native/detect.ts';
-import { DEFAULT_EMBEDDER, Embedder } from '../native/embed.ts';
-import { indexFolder, type IndexSummary } from '../native/indexer.ts';
-import { loadManifest, MODELS_DIR, sessionFor, type DeviceChoice, type LoadedSession } from '../native/runtime.ts';
+import type { DeviceChoice } from '../native/runtime.ts';
 import { scanFolder } from '../native/scan.ts';
-import { Store } from '../native/store/index.ts';
 
 /** Prefix of the one line a benchmark (or a child of one) prints for machines to read. */
 export const JSON_PREFIX = 'BENCH_JSON ';
@@ -85,52 +80,19 @@ export function parseDevice(value: string): DeviceChoice {
   return value;
 }
 
-export interface KithRun {
-  summary: IndexSummary;
-  /** Model sessions created and warmed before the timed run; indexFolder finds them in the cache. */
-  loadMs: number;
-  /** Peak RSS right after indexing, before anything else the benchmark does. */
+/** One contender's figures in the peer benchmark, the same fields for both so they compare like for like. */
+export interface Contender {
+  contender: 'peer' | 'kith';
+  label: string;
+  photos: number;
+  errors: number;
+  faces: number;
+  /** Model load and one warm-up inference, before the timed pass. */
+  loadSec: number;
+  wallSec: number;
+  photosPerSec: number;
   peakRssMiB: number;
-  detector: LoadedSession;
-  embedder: Embedder;
-}
-
-export interface KithRunOptions {
-  device: DeviceChoice;
-  embedder?: string;
-  /** Library database; a fresh temporary one when absent. */
-  db?: string;
-  /** Allow `db` to exist already (an incremental run over a library). */
-  reuse?: boolean;
-}
-
-/** Index `folder` with Kith's real pipeline, models loaded and warmed first so wall time is throughput only. */
-export async function runKith(folder: string, opts: KithRunOptions): Promise<KithRun> {
-  if (opts.db && existsSync(opts.db) && !opts.reuse) {
-    throw new Error(`${opts.db} exists: pass --reuse to index into it, or leave out --db for a fresh temporary library`);
-  }
-  const tmp = opts.db ? undefined : tempDir('kith-bench-db-');
-  const notice = (line: string) => console.error(`kith: ${line}`);
-  try {
-    const t0 = performance.now();
-    const embedder = await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, opts.device, notice);
-    const detectorModel = loadManifest().models.find((m) => m.role === 'detector');
-    if (!detectorModel) throw new Error('no detector in the model manifest: run `npm run models`');
-    const detector = await sessionFor(join(MODELS_DIR, detectorModel.file), opts.device, notice);
-    // One throwaway inference each: ORT's first run allocates, which is not per-photo cost.
-    await detectFaces(detector, { rgb: Buffer.alloc(640 * 480 * 3), width: 640, height: 480 });
-    await embedder.embed([new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3)]);
-    const loadMs = performance.now() - t0;
-    const store = new Store(opts.db ?? join(tmp!.dir, 'library.db'));
-    try {
-      const summary = await indexFolder(store, folder, { device: opts.device, embedder: opts.embedder, notice });
-      return { summary, loadMs, peakRssMiB: peakRssMiB(), detector, embedder };
-    } finally {
-      store.close();
-    }
-  } finally {
-    tmp?.remove();
-  }
+  detail: Record<string, unknown>;
 }
 
 export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -6,16 +6,36 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KithEngine } from './api.ts';
+import { runPeopleCommand } from './cli-people.ts';
 import { indexFolder, type IndexProgress, type IndexSummary } from './indexer.ts';
+import { UserError } from './people.ts';
+import { REPO_ROOT } from './runtime.ts';
+import { startServer } from './serve.ts';
 import { defaultDbPath } from './library-path.ts';
 import type { DeviceChoice } from './runtime.ts';
 import { Store } from './store/index.ts';
 
 const USAGE = `kith: finds the people in your photos
 
-  kith index <folder> [--db FILE] [--device cpu|gpu|auto] [--embedder ensemble|sirius|fr-feature]
-  kith stats [--db FILE] [--json]
-  kith errors [--db FILE]
+  kith index <folder> [--device cpu|gpu|auto] [--embedder ensemble|sirius|fr-feature]
+  kith stats [--json]                   photos, faces, errors, models
+  kith errors                           photos that could not be read, and why
+  kith people [--all]                   people, named first (--all: hidden ones too)
+  kith name <person> <name>             name or rename a person
+  kith merge <from> <into> [--as NAME]  merge a person into another
+  kith move <face>... <person|new>      move faces to a person (or a new one)
+  kith reject <face> <person>           "not this person"
+  kith undo                             undo the last people operation
+  kith suggest                          naming suggestions for unnamed people and faces
+  kith search <photo|face id>           most similar faces, and whose they are
+  kith cluster [--full]                 group new faces into people (--full: everything again)
+  kith export --json                    every face with its photo, box, person and state
+  kith serve [--port N]                 the Kith UI in your browser, on this computer only
+
+<person> is an id or a name. Every command takes --db FILE.
 
 The library database defaults to ${defaultDbPath()} (or $KITH_DB).`;
 
@@ -90,7 +110,10 @@ async function runIndex(folder: string, db: string | undefined, device: DeviceCh
     bar.stop();
     console.log(`Using ${summary.provider} execution provider.`);
     printSummary(summary);
-    return summary.interrupted ? 130 : 0;
+    if (summary.interrupted) return 130;
+    const clustered = await new KithEngine(store, { device, embedder }).cluster(false);
+    console.log(`  ${clustered.people} people, ${clustered.unassigned} faces not yet in a person`);
+    return 0;
   } finally {
     bar.stop();
     store.close();
@@ -137,6 +160,25 @@ function runErrors(db: string | undefined): number {
   }
 }
 
+/** `kith serve`: the UI in a browser, on loopback only, until Ctrl+C. */
+async function runServe(db: string | undefined, device: DeviceChoice, embedder: string | undefined, port: string | undefined): Promise<number> {
+  const store = openStore(db);
+  const engine = new KithEngine(store, { device, embedder, notice: (l) => console.error(`kith: ${l}`) });
+  const staticDir = join(REPO_ROOT, 'dist', 'renderer');
+  const server = await startServer(engine, { port: port ? Number(port) : undefined, staticDir: existsSync(staticDir) ? staticDir : undefined });
+  console.log(`Kith is running at ${server.url}`);
+  console.log('Open that address in your browser (it works on this computer only). Ctrl+C stops.');
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  engine.pauseIndex();
+  await engine.idle();
+  await server.close();
+  store.close();
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -146,6 +188,10 @@ export async function main(argv: string[]): Promise<number> {
       device: { type: 'string', default: 'auto' },
       embedder: { type: 'string' },
       json: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      as: { type: 'string' },
+      port: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -164,8 +210,19 @@ export async function main(argv: string[]): Promise<number> {
       return runStats(values.db, values.json);
     case 'errors':
       return runErrors(values.db);
-    default:
-      throw new Error(`unknown command "${command}"\n\n${USAGE}`);
+    case 'serve':
+      return runServe(values.db, device, values.embedder, values.port);
+    default: {
+      const store = openStore(values.db);
+      try {
+        return await runPeopleCommand(new KithEngine(store, { device, embedder: values.embedder }), command, rest, values);
+      } catch (err) {
+        if (err instanceof UserError && err.message.startsWith('unknown command')) throw new Error(`${err.message}\n\n${USAGE}`);
+        throw err;
+      } finally {
+        store.close();
+      }
+    }
   }
 }
 

@@ -16,6 +16,13 @@ export const EMBEDDERS: Record<string, readonly string[]> = {
 };
 export const DEFAULT_EMBEDDER = 'ensemble';
 
+/** The model id vectors from an embedder preset are stored under (known without loading it). */
+export function embedderModelId(name: string): string {
+  const ids = EMBEDDERS[name];
+  if (!ids) throw new Error(`unknown embedder "${name}" (known: ${Object.keys(EMBEDDERS).join(', ')})`);
+  return ids.length === 1 ? ids[0]! : `ens(${ids.join('+')})`;
+}
+
 /** Largest batch sent to a recogniser in one run. */
 export const EMBED_BATCH = 32;
 
@@ -45,8 +52,8 @@ export class Embedder {
   ) {}
 
   static async load(name = DEFAULT_EMBEDDER, device: DeviceChoice = 'auto', notice?: (l: string) => void, dir = MODELS_DIR): Promise<Embedder> {
-    const ids = EMBEDDERS[name];
-    if (!ids) throw new Error(`unknown embedder "${name}" (known: ${Object.keys(EMBEDDERS).join(', ')})`);
+    const modelId = embedderModelId(name);
+    const ids = EMBEDDERS[name]!;
     const manifest = loadManifest(dir);
     const parts = [];
     for (const id of ids) {
@@ -55,7 +62,6 @@ export class Embedder {
       parts.push({ model, loaded: await sessionFor(join(dir, model.file), device, notice) });
     }
     const dim = parts.reduce((s, p) => s + p.model.output!.size, 0);
-    const modelId = ids.length === 1 ? ids[0]! : `ens(${ids.join('+')})`;
     return new Embedder(modelId, dim, parts[0]!.loaded.provider, parts);
   }
 

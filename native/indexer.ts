@@ -14,22 +14,14 @@ import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from './embed.ts';
 import { loadDetector } from './detect.ts';
 import { MODELS_DIR, type DeviceChoice } from './runtime.ts';
 import { scanFolder, type ScannedFile } from './scan.ts';
+import type { IndexProgress } from './api-types.ts';
 import type { PhotoRow, Store } from './store/index.ts';
 import { saveFaceThumbs } from './thumbs.ts';
 
 /** Photos read and decoded ahead of the one in the detector. */
 const PREFETCH = 3;
 
-export interface IndexProgress {
-  phase: 'scanning' | 'indexing' | 'reembedding' | 'indexing-ann' | 'done';
-  total: number;
-  done: number;
-  faces: number;
-  errors: number;
-  photosPerSec: number;
-  etaSec: number | null;
-  current?: string;
-}
+export type { IndexProgress };
 
 export interface StageTimes {
   /** Summed milliseconds per stage; stages overlap, so the sum can exceed wall time. */

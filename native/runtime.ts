@@ -18,8 +18,9 @@ export function gpuProvidersFor(platform: NodeJS.Platform): string[] {
   return ['webgpu'];
 }
 
-export const MODELS_DIR =
-  process.env.KITH_MODELS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'models', 'onnx');
+/** The Kith checkout or installed app folder (the parent of native/). */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const MODELS_DIR = process.env.KITH_MODELS_DIR ?? join(REPO_ROOT, 'models', 'onnx');
 
 export function loadManifest(dir = MODELS_DIR): ModelManifest {
   try {

@@ -4,15 +4,21 @@
  */
 import { openDb, type Db } from './db.ts';
 import { Faces } from './faces.ts';
+import { People } from './people.ts';
 import { Photos } from './photos.ts';
 import { Runs } from './runs.ts';
+import { Views } from './views.ts';
 
 export type { FaceRow, NewFace, PhotoRow, PhotoStatus, RunRow } from './records.ts';
+export type { FaceView, PhotoView } from './views.ts';
+export type { Assignment, Decision, DecisionKind, PersonRow, PersonSummary, Snapshot } from './people.ts';
 
 export class Store {
   readonly photos: Photos;
   readonly faces: Faces;
   readonly runs: Runs;
+  readonly people: People;
+  readonly views: Views;
   private readonly getMeta;
   private readonly putMeta;
 
@@ -23,6 +29,8 @@ export class Store {
     this.photos = new Photos(db);
     this.faces = new Faces(db);
     this.runs = new Runs(db);
+    this.people = new People(db);
+    this.views = new Views(db);
     this.getMeta = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`);
     this.putMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   }

@@ -54,5 +54,43 @@ export const MIGRATIONS: readonly string[] = [
     faces_found     INTEGER NOT NULL DEFAULT 0,
     errors          INTEGER NOT NULL DEFAULT 0
   );
+  `,  `
+  -- People and what the user decided about them. Machine output (assignments with source
+  -- 'cluster'/'suggested') is rewritten by every re-cluster; user facts (names, merges, hidden,
+  -- cover, face decisions) are only ever changed by the user, and are replayed onto the machine
+  -- output so a re-cluster never undoes them.
+  CREATE TABLE people (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT,
+    hidden        INTEGER NOT NULL DEFAULT 0,
+    cover_face_id INTEGER REFERENCES faces (id) ON DELETE SET NULL,
+    merged_into   INTEGER REFERENCES people (id),
+    created_at    TEXT NOT NULL DEFAULT (datetime('now'))
+  );
+  -- Names that differ only by case are one person.
+  CREATE UNIQUE INDEX people_live_name ON people (name COLLATE NOCASE) WHERE name IS NOT NULL AND merged_into IS NULL;
+  CREATE TABLE assignments (
+    face_id    INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+    person_id  INTEGER NOT NULL REFERENCES people (id),
+    source     TEXT NOT NULL CHECK (source IN ('cluster', 'user'))
+  );
+  CREATE INDEX assignments_person ON assignments (person_id);
+  -- confirm: the face is this person (must-link); reject: never this person (cannot-link).
+  CREATE TABLE face_decisions (
+    face_id    INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+    person_id  INTEGER NOT NULL REFERENCES people (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('confirm', 'reject')),
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    PRIMARY KEY (face_id, person_id)
+  );
+  CREATE INDEX face_decisions_person ON face_decisions (person_id, kind);
+  -- Undo journal: each user operation with the rows it changed, as they were before.
+  CREATE TABLE operations (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    label       TEXT NOT NULL,
+    before      TEXT NOT NULL,
+    undone      INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL DEFAULT (datetime('now'))
+  );
   `,
 ];

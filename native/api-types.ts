@@ -1,0 +1,168 @@
+/**
+ * @file The one API definition every Kith surface shares: the Svelte UI (over Electron IPC or
+ * loopback HTTP), the CLI and the tests. Types only, so the renderer can import it without
+ * pulling in the engine.
+ */
+
+export interface Box {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+export type FaceState = 'confirmed' | 'machine' | 'unassigned';
+
+export interface FaceInfo {
+  id: number;
+  photoId: number;
+  /** Face box in the upright original photo's pixels. */
+  box: Box;
+  score: number;
+  personId: number | null;
+  personName: string | null;
+  state: FaceState;
+}
+
+export interface PersonCard {
+  id: number;
+  name: string | null;
+  hidden: boolean;
+  faceCount: number;
+  /** The face shown for this person: the chosen cover, else their best face. */
+  coverFaceId: number | null;
+}
+
+export interface PersonDetail extends PersonCard {
+  /** One page of the person's faces, best first. */
+  faces: FaceInfo[];
+  /** Distinct photos holding the person's faces. */
+  photoCount: number;
+}
+
+export interface Page<T> {
+  total: number;
+  offset: number;
+  items: T[];
+}
+
+export interface PhotoInfo {
+  id: number;
+  path: string;
+  width: number | null;
+  height: number | null;
+  takenAt: string | null;
+  faces: FaceInfo[];
+}
+
+export interface IndexProgress {
+  phase: 'scanning' | 'indexing' | 'reembedding' | 'indexing-ann' | 'clustering' | 'done';
+  total: number;
+  done: number;
+  faces: number;
+  errors: number;
+  photosPerSec: number;
+  etaSec: number | null;
+  current?: string;
+}
+
+export interface LibraryStatus {
+  root: string | null;
+  photos: number;
+  faces: number;
+  errors: number;
+  people: number;
+  namedPeople: number;
+  unassignedFaces: number;
+  /** Live progress while an indexing run is going, else null. */
+  indexing: IndexProgress | null;
+  paused: boolean;
+  modelId: string | null;
+  provider: string | null;
+}
+
+export interface PhotoError {
+  photoId: number;
+  path: string;
+  error: string;
+}
+
+export interface Suggestion {
+  /** Stable key for accept/reject: `person:<id>` for an unnamed person, `face:<id>` for an unassigned face. */
+  key: string;
+  kind: 'person' | 'face';
+  /** The unnamed person the suggestion is about (kind 'person'). */
+  personId: number | null;
+  /** The faces the suggestion covers (all of the unnamed person's, or the one face). */
+  faceIds: number[];
+  suggestedPersonId: number;
+  suggestedName: string;
+  /** 0–1; the UI shows it as a percentage. */
+  confidence: number;
+}
+
+export interface SearchHit {
+  faceId: number;
+  photoId: number;
+  similarity: number;
+  personId: number | null;
+  personName: string | null;
+}
+
+export interface SearchResult {
+  /** Faces found in the query photo (one for a face query). */
+  queryFaces: number;
+  hits: SearchHit[];
+  /** People among the hits, most similar first. */
+  people: Array<{ personId: number; name: string | null; similarity: number }>;
+}
+
+export interface OpResult {
+  /** What was done, in words, for the toast. */
+  label: string;
+  personId?: number;
+  /** Set when a rename hit an existing name: the UI offers to merge into this person. */
+  conflictWith?: number;
+}
+
+/** Every call the UI can make; each returns a promise over any transport. */
+export interface KithApiSpec {
+  status(): LibraryStatus;
+  errors(): PhotoError[];
+  startIndex(folder?: string): LibraryStatus;
+  pauseIndex(): LibraryStatus;
+  people(includeHidden?: boolean): PersonCard[];
+  person(personId: number, offset?: number, limit?: number): PersonDetail;
+  unassignedFaces(offset?: number, limit?: number): Page<FaceInfo>;
+  photo(photoId: number): PhotoInfo;
+  photosOfPerson(personId: number, offset?: number, limit?: number): Page<PhotoInfo>;
+  renamePerson(personId: number, name: string): OpResult;
+  mergePeople(personIds: number[], intoId: number, name?: string): OpResult;
+  moveFaces(faceIds: number[], toPersonId: number | null, newPersonName?: string): OpResult;
+  rejectFaces(faceIds: number[], personId: number): OpResult;
+  confirmFaces(faceIds: number[], personId: number): OpResult;
+  setHidden(personId: number, hidden: boolean): OpResult;
+  setCover(personId: number, faceId: number): OpResult;
+  undo(): OpResult | null;
+  suggestions(): Suggestion[];
+  acceptSuggestion(key: string): OpResult;
+  rejectSuggestion(key: string): OpResult;
+  searchByFace(faceId: number, k?: number): SearchResult;
+  searchByPhoto(base64: string, k?: number): SearchResult;
+  cluster(full?: boolean): LibraryStatus;
+}
+
+export type ApiMethod = keyof KithApiSpec;
+
+/** Events the engine pushes to the UI. */
+export interface KithEvents {
+  progress: IndexProgress;
+  /** People, faces or photos changed; `reason` says what for the UI to refresh. */
+  changed: { reason: 'index' | 'people' | 'cluster' };
+}
+
+export const API_METHODS: readonly ApiMethod[] = [
+  'status', 'errors', 'startIndex', 'pauseIndex', 'people', 'person', 'unassignedFaces', 'photo', 'photosOfPerson',
+  'renamePerson', 'mergePeople', 'moveFaces', 'rejectFaces', 'confirmFaces', 'setHidden', 'setCover', 'undo',
+  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'searchByFace', 'searchByPhoto', 'cluster',
+];

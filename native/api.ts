@@ -1,0 +1,374 @@
+/**
+ * @file The engine's one surface: every operation the UI, the CLI and the tests use, with
+ * arguments checked, results shaped for screens, and events for live progress. Transports
+ * (loopback HTTP in serve.ts, Electron IPC) are thin adapters over `KithEngine.call`.
+ */
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { FaceIndex } from './ann.ts';
+import type {
+  ApiMethod,
+  FaceInfo,
+  IndexProgress,
+  KithApiSpec,
+  KithEvents,
+  LibraryStatus,
+  PersonCard,
+  PhotoInfo,
+  SearchHit,
+  SearchResult,
+} from './api-types.ts';
+import { alignFace } from './align.ts';
+import { toOriginal } from './analyse.ts';
+import { decodePhoto } from './decode.ts';
+import { detectFaces, loadDetector } from './detect.ts';
+import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
+import { indexFolder } from './indexer.ts';
+import { Naming } from './naming.ts';
+import { PeopleClusterer } from './people-cluster.ts';
+import { PeopleService, UserError } from './people.ts';
+import type { DeviceChoice } from './runtime.ts';
+import type { FaceView, PhotoView, Store } from './store/index.ts';
+import { faceThumbPath, renderFaceThumb, saveFaceThumbs } from './thumbs.ts';
+import type { ApiHandler } from './serve.ts';
+import { bool, int, ints, optInt, optStr, str } from './validate.ts';
+
+export interface EngineOptions {
+  device?: DeviceChoice;
+  embedder?: string;
+  modelsDir?: string;
+  notice?: (line: string) => void;
+}
+
+const PHOTO_TYPES: Record<string, string> = {
+  jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tiff: 'image/tiff', avif: 'image/avif', heif: 'image/heif', heic: 'image/heic',
+};
+const MAX_PAGE = 1000;
+
+function faceInfo(v: FaceView): FaceInfo {
+  return {
+    id: v.id,
+    photoId: v.photoId,
+    box: { x1: v.x1, y1: v.y1, x2: v.x2, y2: v.y2 },
+    score: v.score,
+    personId: v.personId,
+    personName: v.personName,
+    state: v.personId === null ? 'unassigned' : v.confirmed ? 'confirmed' : 'machine',
+  };
+}
+
+type Handlers = { [M in ApiMethod]: (...args: unknown[]) => Promise<ReturnType<KithApiSpec[M]>> | ReturnType<KithApiSpec[M]> };
+
+export class KithEngine implements ApiHandler {
+  readonly people: PeopleService;
+  readonly clusterer: PeopleClusterer;
+  readonly naming: Naming;
+  private readonly events = new EventEmitter();
+  private readonly embedderName: string;
+  private embedderPromise: Promise<Embedder> | null = null;
+  private faceIndex: FaceIndex | null = null;
+  private run: { controller: AbortController; done: Promise<void>; progress: IndexProgress } | null = null;
+  private paused = false;
+  private readonly handlers: Handlers;
+
+  constructor(
+    readonly store: Store,
+    private readonly opts: EngineOptions = {},
+  ) {
+    this.embedderName = opts.embedder ?? DEFAULT_EMBEDDER;
+    this.people = new PeopleService(store);
+    this.clusterer = new PeopleClusterer(store);
+    this.naming = new Naming(store, this.modelId);
+    this.events.setMaxListeners(100);
+    this.handlers = {
+      status: () => this.status(),
+      errors: () => this.store.photos.errors().map((p) => ({ photoId: p.id, path: p.path, error: p.error ?? '' })),
+      startIndex: (folder) => this.startIndex(optStr(folder, 'folder')),
+      pauseIndex: () => this.pauseIndex(),
+      people: (includeHidden) => this.listPeople(bool(includeHidden, 'includeHidden', false)),
+      person: (id, offset, limit) => this.person(int(id, 'personId'), optInt(offset, 'offset', 0), optInt(limit, 'limit', 200, MAX_PAGE)),
+      unassignedFaces: (offset, limit) => {
+        const o = optInt(offset, 'offset', 0);
+        const page = this.store.views.unassignedFaces(this.modelId, o, optInt(limit, 'limit', 200, MAX_PAGE));
+        return { total: page.total, offset: o, items: page.faces.map(faceInfo) };
+      },
+      photo: (id) => this.photo(int(id, 'photoId')),
+      photosOfPerson: (id, offset, limit) => {
+        const p = int(id, 'personId');
+        const o = optInt(offset, 'offset', 0);
+        const rows = this.store.views.personPhotos(p, o, optInt(limit, 'limit', 100, MAX_PAGE));
+        return { total: this.store.views.personPhotoCount(p), offset: o, items: rows.map((r) => this.photoInfo(r)) };
+      },
+      renamePerson: (id, name) => this.changed(this.people.rename(int(id, 'personId'), str(name, 'name', 200))),
+      mergePeople: (ids, into, name) => this.changed(this.people.merge(ints(ids, 'personIds'), int(into, 'intoId'), optStr(name, 'name'))),
+      moveFaces: (faceIds, to, newName) =>
+        this.changed(
+          this.people.moveFaces(
+            ints(faceIds, 'faceIds'),
+            to === null || to === undefined ? { newPersonName: optStr(newName, 'newPersonName') ?? null } : { personId: int(to, 'toPersonId') },
+          ),
+        ),
+      rejectFaces: (faceIds, id) => this.changed(this.people.rejectFaces(ints(faceIds, 'faceIds'), int(id, 'personId'))),
+      confirmFaces: (faceIds, id) => this.changed(this.people.confirmFaces(ints(faceIds, 'faceIds'), int(id, 'personId'))),
+      setHidden: (id, hidden) => this.changed(this.people.setHidden(int(id, 'personId'), bool(hidden, 'hidden'))),
+      setCover: (id, faceId) => this.changed(this.people.setCover(int(id, 'personId'), int(faceId, 'faceId'))),
+      undo: () => {
+        const r = this.people.undo();
+        return r ? this.changed(r) : null;
+      },
+      suggestions: () => this.naming.suggestions(),
+      acceptSuggestion: (key) => this.changed(this.naming.accept(str(key, 'key', 100), this.people)),
+      rejectSuggestion: (key) => this.changed(this.naming.reject(str(key, 'key', 100), this.people)),
+      searchByFace: (faceId, k) => this.searchByFace(int(faceId, 'faceId'), optInt(k, 'k', 24, 500)),
+      searchByPhoto: async (b64, k) => this.searchByPhoto(str(b64, 'photo', 80_000_000), optInt(k, 'k', 24, 500)),
+      cluster: async (full) => {
+        await this.cluster(bool(full, 'full', false));
+        return this.status();
+      },
+    };
+  }
+
+  get modelId(): string {
+    return embedderModelId(this.embedderName);
+  }
+
+  /** Dispatch one API call by name; arguments come from outside and are checked. */
+  async call(method: ApiMethod, args: unknown[]): Promise<unknown> {
+    const handler = this.handlers[method] as ((...a: unknown[]) => unknown) | undefined;
+    if (!handler || !Object.hasOwn(this.handlers, method)) throw new UserError(`no API method "${String(method)}"`);
+    return handler(...args);
+  }
+
+  /** Typed client over `call`, for in-process callers (CLI, tests). */
+  client(): { [M in ApiMethod]: (...args: Parameters<KithApiSpec[M]>) => Promise<ReturnType<KithApiSpec[M]>> } {
+    return new Proxy({} as never, {
+      get: (_t, method: string) => (...args: unknown[]) => this.call(method as ApiMethod, args),
+    });
+  }
+
+  on<E extends keyof KithEvents>(event: E, listener: (data: KithEvents[E]) => void): () => void {
+    this.events.on(event, listener);
+    return () => this.events.off(event, listener);
+  }
+
+  /** Every event, for transports that forward them all (SSE, IPC). */
+  subscribe(listener: (event: keyof KithEvents, data: KithEvents[keyof KithEvents]) => void): () => void {
+    const offs = (['progress', 'changed'] as const).map((e) => this.on(e, (d) => listener(e, d)));
+    return () => offs.forEach((off) => off());
+  }
+
+  private emit<E extends keyof KithEvents>(event: E, data: KithEvents[E]): void {
+    this.events.emit(event, data);
+  }
+
+  private changed<T>(result: T): T {
+    this.naming.invalidate();
+    this.emit('changed', { reason: 'people' });
+    return result;
+  }
+
+  private embedder(): Promise<Embedder> {
+    this.embedderPromise ??= Embedder.load(this.embedderName, this.opts.device ?? 'auto', this.opts.notice, this.opts.modelsDir);
+    this.embedderPromise.catch(() => (this.embedderPromise = null));
+    return this.embedderPromise;
+  }
+
+  /** The HNSW index for the current model, opened (and synced with SQLite) on first use. */
+  async index(): Promise<FaceIndex> {
+    if (!this.faceIndex) {
+      const e = await this.embedder();
+      this.faceIndex = FaceIndex.open(this.store, e.modelId, e.dim);
+    }
+    return this.faceIndex;
+  }
+
+  status(): LibraryStatus {
+    const counts = this.store.photos.countByStatus();
+    const people = this.store.people.summaries();
+    const lastRun = this.store.runs.latest();
+    return {
+      root: this.store.meta('root') ?? null,
+      photos: counts.done + counts.error + counts.pending,
+      faces: this.store.faces.total(),
+      errors: counts.error,
+      people: people.filter((p) => p.faceCount > 0).length,
+      namedPeople: people.filter((p) => p.name !== null).length,
+      unassignedFaces: this.store.views.unassignedFaces(this.modelId, 0, 0).total,
+      indexing: this.run ? { ...this.run.progress } : null,
+      paused: this.paused,
+      modelId: lastRun?.modelId ?? null,
+      provider: lastRun?.provider ?? null,
+    };
+  }
+
+  /** Start indexing in the background (the library's folder unless another is given). */
+  startIndex(folder?: string): LibraryStatus {
+    if (this.run) return this.status();
+    const root = folder ? resolve(folder) : this.store.meta('root');
+    if (!root) throw new UserError('choose a folder to index first');
+    if (!existsSync(root)) throw new UserError(`folder not found: ${root}`);
+    if (folder && this.store.meta('root') && this.store.meta('root') !== root) {
+      throw new UserError(`this library indexes ${this.store.meta('root')}; open another library for ${root}`);
+    }
+    this.paused = false;
+    const controller = new AbortController();
+    const progress: IndexProgress = { phase: 'scanning', total: 0, done: 0, faces: 0, errors: 0, photosPerSec: 0, etaSec: null };
+    const done = (async () => {
+      try {
+        await indexFolder(this.store, root, {
+          device: this.opts.device,
+          embedder: this.embedderName,
+          modelsDir: this.opts.modelsDir,
+          notice: this.opts.notice,
+          signal: controller.signal,
+          onProgress: (p) => {
+            Object.assign(progress, p);
+            this.emit('progress', { ...p });
+          },
+        });
+        this.faceIndex = null; // the indexer rewrote the index file
+        if (!controller.signal.aborted) {
+          Object.assign(progress, { phase: 'clustering' });
+          this.emit('progress', { ...progress });
+          await this.cluster(false);
+        }
+      } catch (err) {
+        this.opts.notice?.(`indexing failed: ${(err as Error).message}`);
+      } finally {
+        this.run = null;
+        this.emit('progress', { ...progress, phase: 'done' });
+        this.emit('changed', { reason: 'index' });
+      }
+    })();
+    this.run = { controller, done, progress };
+    return this.status();
+  }
+
+  /** Stop the run after the photo in hand; everything done so far is kept. */
+  pauseIndex(): LibraryStatus {
+    if (this.run) {
+      this.paused = true;
+      this.run.controller.abort();
+    }
+    return this.status();
+  }
+
+  /** Resolves when the current indexing run (if any) has finished. */
+  async idle(): Promise<void> {
+    await this.run?.done;
+  }
+
+  async cluster(full: boolean) {
+    const index = await this.index();
+    const summary = full ? this.clusterer.full(index) : this.clusterer.incremental(index);
+    this.naming.invalidate();
+    this.emit('changed', { reason: 'cluster' });
+    return summary;
+  }
+
+  private listPeople(includeHidden: boolean): PersonCard[] {
+    return this.store.people
+      .summaries()
+      .filter((p) => p.faceCount > 0 && (includeHidden || !p.hidden))
+      .sort((a, b) => Number(b.name !== null) - Number(a.name !== null) || b.faceCount - a.faceCount || a.id - b.id)
+      .map((p) => ({ id: p.id, name: p.name, hidden: p.hidden, faceCount: p.faceCount, coverFaceId: p.displayFaceId }));
+  }
+
+  private person(id: number, offset: number, limit: number) {
+    const card = this.store.people.summaries().find((p) => p.id === id);
+    if (!card) throw new UserError(`no person ${id}`);
+    return {
+      id,
+      name: card.name,
+      hidden: card.hidden,
+      faceCount: card.faceCount,
+      coverFaceId: card.displayFaceId,
+      photoCount: this.store.views.personPhotoCount(id),
+      faces: this.store.views.personFaces(id, offset, limit).map(faceInfo),
+    };
+  }
+
+  private photoInfo(p: PhotoView): PhotoInfo {
+    return { ...p, faces: this.store.views.photoFaces(p.id).map(faceInfo) };
+  }
+
+  private photo(id: number): PhotoInfo {
+    const p = this.store.views.photo(id);
+    if (!p) throw new UserError(`no photo ${id}`);
+    return this.photoInfo(p);
+  }
+
+  private hitsToResult(queryFaces: number, hits: SearchHit[]): SearchResult {
+    const people = new Map<number, { personId: number; name: string | null; similarity: number }>();
+    for (const h of hits) {
+      if (h.personId === null) continue;
+      const best = people.get(h.personId);
+      if (!best || best.similarity < h.similarity) people.set(h.personId, { personId: h.personId, name: h.personName, similarity: h.similarity });
+    }
+    return { queryFaces, hits, people: [...people.values()].sort((a, b) => b.similarity - a.similarity) };
+  }
+
+  private async nearest(vector: Float32Array, k: number, exclude?: number): Promise<SearchHit[]> {
+    const index = await this.index();
+    return index
+      .search(vector, k + (exclude === undefined ? 0 : 1))
+      .filter((h) => h.faceId !== exclude)
+      .slice(0, k)
+      .flatMap((h) => {
+        const v = this.store.views.face(h.faceId);
+        return v ? [{ faceId: h.faceId, photoId: v.photoId, similarity: h.similarity, personId: v.personId, personName: v.personName }] : [];
+      });
+  }
+
+  private async searchByFace(faceId: number, k: number): Promise<SearchResult> {
+    const face = this.store.faces.get(faceId);
+    if (!face) throw new UserError(`no face ${faceId}`);
+    if (face.modelId !== this.modelId) throw new UserError('this face has not been embedded with the current model yet');
+    return this.hitsToResult(1, await this.nearest(face.embedding, k, faceId));
+  }
+
+  /** Faces most like those in a photo from outside the library (detect → align → embed → HNSW). */
+  private async searchByPhoto(base64: string, k: number): Promise<SearchResult> {
+    const bytes = Buffer.from(base64, 'base64');
+    const photo = await decodePhoto(bytes).catch((err: Error) => {
+      throw new UserError(err.message);
+    });
+    const detector = await loadDetector(this.opts.device ?? 'auto', this.opts.notice, this.opts.modelsDir);
+    const faces = await detectFaces(detector, photo);
+    if (faces.length === 0) return { queryFaces: 0, hits: [], people: [] };
+    const vectors = await (await this.embedder()).embed(faces.map((f) => alignFace(photo, f.landmarks)));
+    const hits = new Map<number, SearchHit>();
+    for (const v of vectors) for (const h of await this.nearest(v, k)) if ((hits.get(h.faceId)?.similarity ?? -1) < h.similarity) hits.set(h.faceId, h);
+    return this.hitsToResult(faces.length, [...hits.values()].sort((a, b) => b.similarity - a.similarity).slice(0, k * faces.length));
+  }
+
+  /** File behind a thumbnail or photo URL; only faces and photos of this library, inside its folder. */
+  async resource(kind: 'thumb' | 'photo', id: number): Promise<{ path: string; type: string } | null> {
+    if (kind === 'thumb') {
+      const owner = this.store.views.photoOfFace(id);
+      if (!owner) return null;
+      const path = faceThumbPath(this.store.path, id);
+      if (!existsSync(path)) await this.rebuildThumb(id, owner.path);
+      return { path, type: 'image/jpeg' };
+    }
+    const photo = this.store.photos.getById(id);
+    const root = this.store.meta('root');
+    if (!photo || !root || !resolve(photo.path).startsWith(root.endsWith(sep) ? root : root + sep) || !existsSync(photo.path)) return null;
+    return { path: photo.path, type: PHOTO_TYPES[photo.format ?? ''] ?? 'application/octet-stream' };
+  }
+
+  /** Thumbnails are derived: a missing one is cut again from its photo. */
+  private async rebuildThumb(faceId: number, photoPath: string): Promise<void> {
+    const face = this.store.faces.get(faceId)!;
+    const photo = await decodePhoto(await readFile(photoPath));
+    const { sx, sy } = toOriginal(photo);
+    const box = { x1: face.box.x1 / sx, y1: face.box.y1 / sy, x2: face.box.x2 / sx, y2: face.box.y2 / sy };
+    await saveFaceThumbs(this.store.path, [{ faceId, jpeg: await renderFaceThumb(photo, box) }]);
+  }
+
+  isUserError(err: unknown): boolean {
+    return err instanceof UserError;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * @file The people commands of `kith` (people, name, merge, move, reject, undo, suggest,
+ * search, cluster, export): each one call of the engine API, printed for a terminal.
+ */
+import { readFile } from 'node:fs/promises';
+import type { OpResult, SearchResult } from './api-types.ts';
+import type { KithEngine } from './api.ts';
+import { UserError } from './people.ts';
+
+function personRef(engine: KithEngine, ref: string): number {
+  if (/^\d+$/.test(ref)) return Number(ref);
+  const p = engine.store.people.findByName(ref);
+  if (!p) throw new UserError(`no person named "${ref}"`);
+  return p.id;
+}
+
+function faceRef(ref: string): number {
+  if (!/^\d+$/.test(ref)) throw new UserError(`"${ref}" is not a face id`);
+  return Number(ref);
+}
+
+const personLabel = (id: number | null, name: string | null) => (id === null ? 'unassigned' : name ? `${name} (#${id})` : `unnamed #${id}`);
+
+function printOp(r: OpResult | null): number {
+  if (!r) {
+    console.log('Nothing to undo.');
+    return 0;
+  }
+  if (r.conflictWith !== undefined) {
+    console.log(`${r.label}: #${r.conflictWith}. Merge them with \`kith merge ${r.personId} ${r.conflictWith}\`.`);
+    return 1;
+  }
+  console.log(r.label);
+  return 0;
+}
+
+function printSearch(r: SearchResult): void {
+  console.log(`${r.queryFaces} face${r.queryFaces === 1 ? '' : 's'} in the query.`);
+  for (const p of r.people.slice(0, 10)) console.log(`  ${(p.similarity * 100).toFixed(0)}%  ${personLabel(p.personId, p.name)}`);
+  console.log('Most similar faces:');
+  for (const h of r.hits.slice(0, 20)) console.log(`  face ${h.faceId}  ${(h.similarity * 100).toFixed(0)}%  ${personLabel(h.personId, h.personName)}`);
+}
+
+export async function runPeopleCommand(engine: KithEngine, command: string, rest: string[], flags: { all: boolean; full: boolean; as?: string; json: boolean }): Promise<number> {
+  const api = engine.client();
+  switch (command) {
+    case 'people': {
+      for (const p of await api.people(flags.all)) {
+        console.log(`#${p.id}\t${p.name ?? 'Unnamed'}\t${p.faceCount} face${p.faceCount === 1 ? '' : 's'}${p.hidden ? '\t(hidden)' : ''}`);
+      }
+      const st = await api.status();
+      console.log(`${st.people} people (${st.namedPeople} named), ${st.unassignedFaces} unassigned faces`);
+      return 0;
+    }
+    case 'name':
+      if (rest.length < 2) throw new UserError('usage: kith name <person> <name>');
+      return printOp(await api.renamePerson(personRef(engine, rest[0]!), rest.slice(1).join(' ')));
+    case 'merge':
+      if (rest.length !== 2) throw new UserError('usage: kith merge <from> <into> [--as NAME]');
+      return printOp(await api.mergePeople([personRef(engine, rest[0]!)], personRef(engine, rest[1]!), flags.as));
+    case 'move': {
+      if (rest.length < 2) throw new UserError('usage: kith move <face>... <person|new>');
+      const target = rest.at(-1)!;
+      const faces = rest.slice(0, -1).map(faceRef);
+      return printOp(await api.moveFaces(faces, target === 'new' ? null : personRef(engine, target), flags.as));
+    }
+    case 'reject':
+      if (rest.length !== 2) throw new UserError('usage: kith reject <face> <person>');
+      return printOp(await api.rejectFaces([faceRef(rest[0]!)], personRef(engine, rest[1]!)));
+    case 'undo':
+      return printOp(await api.undo());
+    case 'suggest': {
+      const list = await api.suggestions();
+      if (list.length === 0) console.log('No suggestions: name a few people first.');
+      for (const s of list) {
+        const what = s.kind === 'person' ? `unnamed #${s.personId} (${s.faceIds.length} faces)` : `face ${s.faceIds[0]}`;
+        console.log(`${what}: is this ${s.suggestedName}? ${(s.confidence * 100).toFixed(0)}%`);
+      }
+      return 0;
+    }
+    case 'search': {
+      if (rest.length !== 1) throw new UserError('usage: kith search <photo|face id>');
+      const r = /^\d+$/.test(rest[0]!) ? await api.searchByFace(Number(rest[0])) : await api.searchByPhoto((await readFile(rest[0]!)).toString('base64'));
+      if (flags.json) console.log(JSON.stringify(r, null, 2));
+      else printSearch(r);
+      return 0;
+    }
+    case 'cluster': {
+      const s = await engine.cluster(flags.full);
+      console.log(`${s.mode} clustering of ${s.faces} faces in ${s.ms.toFixed(0)} ms: ${s.people} people (${s.newPeople} new), ${s.unassigned} faces unassigned`);
+      return 0;
+    }
+    case 'export': {
+      if (!flags.json) throw new UserError('usage: kith export --json');
+      const suggested = new Map<number, { name: string; confidence: number }>();
+      for (const s of await api.suggestions()) for (const f of s.faceIds) suggested.set(f, { name: s.suggestedName, confidence: s.confidence });
+      const faces = [];
+      for (const f of engine.store.views.allFaces()) {
+        const unnamed = f.personId === null || f.personName === null;
+        const suggestion = unnamed ? suggested.get(f.id) : undefined;
+        faces.push({
+          faceId: f.id,
+          photo: f.path,
+          box: { x1: f.x1, y1: f.y1, x2: f.x2, y2: f.y2 },
+          personId: f.personId,
+          personName: f.personName,
+          state: suggestion ? 'suggested' : f.personId === null ? 'unassigned' : f.confirmed ? 'confirmed' : 'machine',
+          ...(suggestion ? { suggestedName: suggestion.name, confidence: suggestion.confidence } : {}),
+        });
+      }
+      console.log(JSON.stringify({ faces }, null, 2));
+      return 0;
+    }
+    default:
+      throw new UserError(`unknown command "${command}"`);
+  }
+}

@@ -1,0 +1,746 @@
+/**
+ * @file Groups faces into people. Average-linkage agglomeration over the sparse k-nearest-
+ * neighbour graph (never an n×n matrix), with the linkage computed exactly from per-cluster
+ * vector sums: for unit vectors the mean cosine over all A×B pairs is dot(ΣA, ΣB)/(|A|·|B|).
+ * Only good faces may found a person; poor faces join one when clearly close, else stay
+ * unassigned. Photo-mates and caller-given cannot-link pairs never share a cluster; must-link
+ * groups start as one cluster. Everything is keyed on face ids, so the result is the same for
+ * any input order and any run. Pure: no SQL, no I/O. The measurements behind the defaults are
+ * in bench/cluster-experiments.ts.
+ */
+
+/** Per-face detection and pose figures the quality gate reads (as stored on a FaceRow). */
+export interface FaceQuality {
+  /** Detector confidence, 0..1. */
+  score: number;
+  /** Short side of the face box, original-image pixels. */
+  size: number;
+  /** Laplacian variance of the aligned 112×112 crop (native/quality.ts). */
+  sharpness: number;
+  /** Head turn, degrees (±90 = the landmark estimate saturated: profile or failed landmarks). */
+  yaw: number;
+  /** Head nod, degrees. */
+  pitch: number;
+}
+
+export interface QualityGate {
+  minScore: number;
+  minSize: number;
+  minSharpness: number;
+  /** Largest |yaw|, degrees. */
+  maxYaw: number;
+  /** Largest |pitch|, degrees. */
+  maxPitch: number;
+}
+
+/**
+ * Chosen on lfw-dev A–D (bench/cluster-experiments.ts prints the table). Faces failing any
+ * bound are "hubs": their embeddings drift toward a common blur/profile region and sit close
+ * to many strangers. Background faces (unlabelled) with detector score < 0.9 had 2–3× the
+ * median number of ≥ 0.45 neighbours of clean faces, size < 40 px 2–6×, sharpness < 15 4×,
+ * |yaw| > 60 (mostly the ±90 saturated estimate) 2–3×. The gate rejects 1.7 % of the
+ * labelled (centre, mostly frontal) faces and 55 % of background faces.
+ */
+export const DEFAULT_GATE: QualityGate = { minScore: 0.9, minSize: 40, minSharpness: 15, maxYaw: 60, maxPitch: 45 };
+
+/** Whether a face is good enough to found a person (poor faces may only join one). */
+export function isGoodFace(face: FaceQuality, gate: QualityGate = DEFAULT_GATE): boolean {
+  return (
+    face.score >= gate.minScore &&
+    face.size >= gate.minSize &&
+    face.sharpness >= gate.minSharpness &&
+    Math.abs(face.yaw) <= gate.maxYaw &&
+    Math.abs(face.pitch) <= gate.maxPitch
+  );
+}
+
+export interface ClusterFace {
+  /** Stable face id (the store's); ids order every tie, so they must be unique. */
+  id: number;
+  photoId: number;
+  /** L2-normalised embedding; every face in one call must come from the same model. */
+  vector: Float32Array;
+  /** isGoodFace(...) or a caller override (e.g. a user-confirmed face). */
+  good: boolean;
+}
+
+export interface Neighbour {
+  /** Position in the faces array of the same call. */
+  j: number;
+  /** Cosine similarity, 1 = same direction. */
+  similarity: number;
+}
+
+/**
+ * Nearest neighbours of the face at position `i`, by position in the same faces array. Self and
+ * positions outside the array are ignored; order does not matter. Ask for about `params.k`.
+ */
+export type Knn = (i: number) => readonly Neighbour[];
+
+export interface ClusterParams {
+  /** Average-linkage similarity two large clusters need to merge (the limit of `threshold` as sizes grow). */
+  linkage: number;
+  /**
+   * Extra similarity demanded of small merges: threshold = linkage + sizeBonus / sqrt(|A|·|B|).
+   * A single pair of faces is one noisy sample; the mean over many pairs is not.
+   */
+  sizeBonus: number;
+  /** Mean similarity a poor face needs to the cluster it joins. */
+  join: number;
+  /** How much better that cluster must be than the runner-up (see joinRivals). */
+  joinMargin: number;
+  /**
+   * What the runner-up is: 'clusters' = the next-best cluster; 'faces' = also any single
+   * neighbour outside the chosen cluster, joined or not. Blurry, tiny faces ("hubs") sit close
+   * to one another, so under 'faces' they hold each other back from joining a person.
+   */
+  joinRivals: 'clusters' | 'faces';
+  /** Smallest cluster a poor face may join (a good singleton is a person-in-waiting). */
+  joinMinSize: number;
+  /** Clusters smaller than this are reported as unassigned (must-link groups always count). */
+  minClusterSize: number;
+  /** Neighbours per face the caller's Knn should return (advice for knnFromSearch and callers). */
+  k: number;
+  /** Different must-link groups (distinct confirmed people) never merge. */
+  keepGroupsApart: boolean;
+}
+
+/**
+ * Chosen on lfw-dev A–D, then checked once on E–H (bench/cluster-experiments.ts; figures in the
+ * report of the "People: clustering" issue). Filled in from the measurement below.
+ */
+export const DEFAULT_PARAMS: ClusterParams = {
+  linkage: 0.45,
+  sizeBonus: 0.05,
+  join: 0.5,
+  joinMargin: 0.05,
+  joinRivals: 'faces',
+  joinMinSize: 1,
+  minClusterSize: 2,
+  k: 32,
+  keepGroupsApart: true,
+};
+
+export interface ClusterOptions extends Partial<ClusterParams> {
+  /** Groups of face positions known to be one person (confirmed faces). */
+  mustLink?: readonly (readonly number[])[];
+  /** Pairs of face positions that are never one person (a rejected face). Photo-mates are added automatically. */
+  cannotLink?: readonly (readonly [number, number])[];
+}
+
+export interface ClusterResult {
+  /** People: face positions, each list sorted by face id, lists sorted by their first face id. */
+  clusters: number[][];
+  /** Positions in no cluster (poor faces left alone, singletons), sorted by face id. */
+  unassigned: number[];
+}
+
+/** The merge threshold for clusters of sizes a and b (see ClusterParams.sizeBonus). */
+export function mergeThreshold(p: Pick<ClusterParams, 'linkage' | 'sizeBonus'>, a: number, b: number): number {
+  return p.linkage + p.sizeBonus / Math.sqrt(a * b);
+}
+
+/** dot(a, b) in float64, for sums and vectors alike. */
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+interface HeapItem {
+  /** Linkage minus threshold: ≥ 0 means mergeable. */
+  margin: number;
+  a: number;
+  b: number;
+  va: number;
+  vb: number;
+}
+
+/** Max-heap on margin; ties go to the pair with the smaller roots so order is fixed by face ids. */
+class MergeHeap {
+  private readonly items: HeapItem[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  private before(x: HeapItem, y: HeapItem): boolean {
+    if (x.margin !== y.margin) return x.margin > y.margin;
+    if (x.a !== y.a) return x.a < y.a;
+    return x.b < y.b;
+  }
+  push(item: HeapItem): void {
+    const h = this.items;
+    h.push(item);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.before(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+  peek(): HeapItem | undefined {
+    return this.items[0];
+  }
+  pop(): HeapItem | undefined {
+    const h = this.items;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && this.before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/**
+ * Cluster state over canonical indices (rank by face id). A cluster is named by its smallest
+ * canonical index (its root), so every tie-break depends on membership only.
+ */
+class Clusters {
+  readonly parent: Int32Array;
+  readonly count: Int32Array;
+  /** Vector sum per root; singletons use the face's own vector until they merge. */
+  readonly sum: Array<Float64Array | Float32Array>;
+  readonly photos: Array<Set<number>>;
+  /** Canonical indices this root's members may never share a cluster with. */
+  readonly cannot: Array<number[] | undefined>;
+  /** Must-link group id per root, -1 for none. */
+  readonly group: Int32Array;
+  readonly version: Int32Array;
+
+  constructor(faces: readonly ClusterFace[]) {
+    const n = faces.length;
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+    this.count = new Int32Array(n).fill(1);
+    this.sum = faces.map((f) => f.vector);
+    this.photos = faces.map((f) => new Set([f.photoId]));
+    this.cannot = new Array<number[] | undefined>(n);
+    this.group = new Int32Array(n).fill(-1);
+    this.version = new Int32Array(n);
+  }
+
+  find(i: number): number {
+    let r = i;
+    while (this.parent[r] !== r) r = this.parent[r]!;
+    while (this.parent[i] !== r) {
+      const next = this.parent[i]!;
+      this.parent[i] = r;
+      i = next;
+    }
+    return r;
+  }
+
+  /** Whether roots a and b may become one person (photo-mates, cannot-link, distinct groups). */
+  compatible(a: number, b: number, keepGroupsApart: boolean): boolean {
+    if (keepGroupsApart && this.group[a]! >= 0 && this.group[b]! >= 0 && this.group[a] !== this.group[b]) return false;
+    const [small, large] = this.photos[a]!.size <= this.photos[b]!.size ? [a, b] : [b, a];
+    for (const p of this.photos[small]!) if (this.photos[large]!.has(p)) return false;
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      const list = this.cannot[x];
+      if (list) for (const c of list) if (this.find(c) === y) return false;
+    }
+    return true;
+  }
+
+  linkage(a: number, b: number): number {
+    return dot(this.sum[a]!, this.sum[b]!) / (this.count[a]! * this.count[b]!);
+  }
+
+  /** Merge roots a and b; returns the surviving root (the smaller index). */
+  union(a: number, b: number): number {
+    const [root, gone] = a < b ? [a, b] : [b, a];
+    this.parent[gone] = root;
+    const sr = this.sum[root]!, sg = this.sum[gone]!;
+    // Accumulate into a float64 buffer we own; a singleton's sum is still its face's vector.
+    const acc = sr instanceof Float64Array ? sr : Float64Array.from(sr);
+    for (let d = 0; d < acc.length; d++) acc[d]! += sg[d]!;
+    this.sum[root] = acc;
+    this.count[root]! += this.count[gone]!;
+    const [ps, pl] = this.photos[root]!.size >= this.photos[gone]!.size ? [this.photos[gone]!, this.photos[root]!] : [this.photos[root]!, this.photos[gone]!];
+    for (const p of ps) pl.add(p);
+    this.photos[root] = pl;
+    const cg = this.cannot[gone];
+    if (cg) this.cannot[root] = [...(this.cannot[root] ?? []), ...cg];
+    if (this.group[root]! < 0) this.group[root] = this.group[gone]!;
+    this.version[root]!++;
+    this.version[gone]!++;
+    return root;
+  }
+}
+
+/** Canonical order: positions sorted by face id, and back. Throws on duplicate ids. */
+function canonicalOrder(faces: readonly ClusterFace[]): { order: number[]; rank: Int32Array } {
+  const order = faces.map((_, i) => i).sort((x, y) => faces[x]!.id - faces[y]!.id);
+  const rank = new Int32Array(faces.length);
+  order.forEach((pos, r) => {
+    if (r > 0 && faces[order[r - 1]!]!.id === faces[pos]!.id) throw new Error(`duplicate face id ${faces[pos]!.id}`);
+    rank[pos] = r;
+  });
+  return { order, rank };
+}
+
+/**
+ * Agglomerate the given canonical indices by average linkage over the kNN edges among them.
+ * Only pairs with a kNN edge ≥ the lowest possible threshold are ever compared: a pair of
+ * clusters whose mean cross similarity reaches it has at least one cross pair reaching it.
+ */
+function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number) => readonly Neighbour[], p: ClusterParams): void {
+  const inSet = new Uint8Array(cl.parent.length);
+  for (const c of members) inSet[c] = 1;
+  const floor = p.linkage;
+  const adj = new Map<number, Set<number>>();
+  const link = (a: number, b: number) => {
+    let s = adj.get(a);
+    if (!s) adj.set(a, (s = new Set()));
+    s.add(b);
+  };
+  for (const c of members) {
+    const rc = cl.find(c);
+    for (const e of edges(c)) {
+      if (!inSet[e.j] || e.similarity < floor) continue;
+      const rj = cl.find(e.j);
+      if (rj === rc) continue;
+      link(rc, rj);
+      link(rj, rc);
+    }
+  }
+  const heap = new MergeHeap();
+  const push = (a: number, b: number) => {
+    const [x, y] = a < b ? [a, b] : [b, a];
+    const margin = cl.linkage(x, y) - mergeThreshold(p, cl.count[x]!, cl.count[y]!);
+    if (margin >= 0) heap.push({ margin, a: x, b: y, va: cl.version[x]!, vb: cl.version[y]! });
+  };
+  // Deterministic seeding: roots ascending, each neighbour set ascending.
+  for (const a of [...adj.keys()].sort((x, y) => x - y)) {
+    for (const b of [...adj.get(a)!].sort((x, y) => x - y)) if (a < b) push(a, b);
+  }
+  while (heap.size > 0) {
+    const top = heap.pop()!;
+    if (cl.version[top.a] !== top.va || cl.version[top.b] !== top.vb) continue;
+    const { a, b } = top;
+    if (!cl.compatible(a, b, p.keepGroupsApart)) {
+      // Constraints only accumulate as clusters grow, so this pair can never merge.
+      adj.get(a)?.delete(b);
+      adj.get(b)?.delete(a);
+      continue;
+    }
+    const root = cl.union(a, b);
+    const gone = root === a ? b : a;
+    const na = adj.get(root) ?? new Set<number>();
+    const ng = adj.get(gone) ?? new Set<number>();
+    adj.delete(gone);
+    na.delete(gone);
+    for (const c of ng) {
+      if (c === root) continue;
+      const s = adj.get(c)!;
+      s.delete(gone);
+      s.add(root);
+      na.add(c);
+    }
+    adj.set(root, na);
+    for (const c of [...na].sort((x, y) => x - y)) push(root, c);
+  }
+}
+
+/** Candidate targets for one face: roots of its neighbours, best mean similarity first. */
+function rankTargets(cl: Clusters, vector: Float32Array, neighbourRoots: Iterable<number>): Array<{ root: number; sim: number }> {
+  const seen = new Set<number>();
+  const out: Array<{ root: number; sim: number }> = [];
+  for (const r of neighbourRoots) {
+    if (seen.has(r)) continue;
+    seen.add(r);
+    out.push({ root: r, sim: dot(vector, cl.sum[r]!) / cl.count[r]! });
+  }
+  return out.sort((x, y) => y.sim - x.sim || x.root - y.root);
+}
+
+/**
+ * Attach lone faces (canonical indices) to existing clusters: each picks its best-linked target
+ * among its neighbours' clusters, needing `join` and a `joinMargin` lead over the runner-up
+ * (the next cluster, or under joinRivals 'faces' also the nearest face outside the cluster),
+ * and a compatible cluster. All choices are made against the clusters as they stand, then
+ * applied best-first per cluster, so photo-mates competing for one person resolve by
+ * similarity and the outcome does not depend on face order.
+ */
+function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) => boolean, edges: (c: number) => readonly Neighbour[], vec: (c: number) => Float32Array, p: ClusterParams): void {
+  const choices: Array<{ c: number; root: number; sim: number }> = [];
+  for (const c of lone) {
+    const roots: number[] = [];
+    for (const e of edges(c)) {
+      const r = cl.find(e.j);
+      if (r !== cl.find(c) && isTarget(r) && cl.compatible(cl.find(c), r, p.keepGroupsApart)) roots.push(r);
+    }
+    const ranked = rankTargets(cl, vec(c), roots);
+    const best = ranked[0];
+    if (!best || best.sim < p.join) continue;
+    let runnerUp = ranked[1]?.sim ?? -1;
+    if (p.joinRivals === 'faces') {
+      // Edges come most similar first: the first one outside the chosen cluster is the rival.
+      const rival = edges(c).find((e) => cl.find(e.j) !== best.root);
+      if (rival) runnerUp = Math.max(runnerUp, rival.similarity);
+    }
+    if (best.sim - runnerUp < p.joinMargin) continue;
+    choices.push({ c, root: best.root, sim: best.sim });
+  }
+  choices.sort((x, y) => y.sim - x.sim || x.c - y.c);
+  for (const ch of choices) {
+    const target = cl.find(ch.root);
+    const own = cl.find(ch.c);
+    // Compatibility is re-checked against the grown cluster: a photo-mate may have joined first.
+    if (own !== target && cl.compatible(own, target, p.keepGroupsApart)) cl.union(own, target);
+  }
+}
+
+/** Canonical-index view of the caller's Knn: neighbours as canonical indices, self and strays dropped. */
+function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly number[], rank: Int32Array): (c: number) => Neighbour[] {
+  const cache = new Map<number, Neighbour[]>();
+  return (c) => {
+    let list = cache.get(c);
+    if (!list) {
+      list = [];
+      for (const e of knn(order[c]!)) {
+        if (!Number.isInteger(e.j) || e.j < 0 || e.j >= faces.length || e.j === order[c]) continue;
+        list.push({ j: rank[e.j]!, similarity: e.similarity });
+      }
+      list.sort((x, y) => y.similarity - x.similarity || x.j - y.j);
+      cache.set(c, list);
+    }
+    return list;
+  };
+}
+
+/**
+ * Cluster faces into people. Deterministic and independent of the order of `faces`: ties are
+ * broken by face id. Photo-mates and `cannotLink` pairs never end up together; `mustLink`
+ * groups start together (a member conflicting with its own group is left out of it).
+ */
+export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: ClusterOptions = {}): ClusterResult {
+  const p: ClusterParams = { ...DEFAULT_PARAMS, ...stripUndefined(opts) };
+  const { order, rank } = canonicalOrder(faces);
+  const n = faces.length;
+  const canon = order.map((pos) => faces[pos]!);
+  const cl = new Clusters(canon);
+  for (const [x, y] of opts.cannotLink ?? []) {
+    const a = rank[x]!, b = rank[y]!;
+    if (a === b) continue;
+    (cl.cannot[a] ??= []).push(b);
+    (cl.cannot[b] ??= []).push(a);
+  }
+  const edges = canonicalEdges(faces, knn, order, rank);
+
+  const grouped = seedGroups(cl, opts.mustLink ?? [], rank, p.keepGroupsApart);
+  const good: number[] = [];
+  const poor: number[] = [];
+  for (let c = 0; c < n; c++) {
+    if (grouped[c]) good.push(c); // confirmed faces count as good: the user vouched for them
+    else (canon[c]!.good ? good : poor).push(c);
+  }
+  agglomerate(cl, good, edges, p);
+  const isGoodRoot = new Uint8Array(n);
+  for (const c of good) isGoodRoot[cl.find(c)] = 1;
+  attach(cl, poor, (r) => isGoodRoot[r] === 1 && cl.count[r]! >= p.joinMinSize, edges, (c) => canon[c]!.vector, p);
+  return collect(cl, order, (r) => cl.count[r]! >= p.minClusterSize || cl.group[r]! >= 0);
+}
+
+/**
+ * Finish a grouping made by another algorithm the way clusterFaces finishes its own: the given
+ * clusters (positions) are taken as they are, then poor faces outside them join as in
+ * clusterFaces, and small clusters become unassigned. For comparing algorithms on equal terms.
+ */
+export function attachPoorFaces(faces: readonly ClusterFace[], knn: Knn, seeds: readonly (readonly number[])[], opts: Partial<ClusterParams> = {}): ClusterResult {
+  const p: ClusterParams = { ...DEFAULT_PARAMS, ...stripUndefined(opts) };
+  const { order, rank } = canonicalOrder(faces);
+  const canon = order.map((pos) => faces[pos]!);
+  const cl = new Clusters(canon);
+  const seeded = new Uint8Array(faces.length);
+  for (const members of seeds) {
+    for (const pos of members) {
+      seeded[rank[pos]!] = 1;
+      const a = cl.find(rank[members[0]!]!), b = cl.find(rank[pos]!);
+      if (a !== b) cl.union(a, b);
+    }
+  }
+  const isSeedRoot = new Uint8Array(faces.length);
+  for (let c = 0; c < faces.length; c++) if (seeded[c] || canon[c]!.good) isSeedRoot[cl.find(c)] = 1;
+  const lone = [...Array(faces.length).keys()].filter((c) => !seeded[c] && !canon[c]!.good);
+  attach(cl, lone, (r) => isSeedRoot[r] === 1 && cl.count[r]! >= p.joinMinSize, canonicalEdges(faces, knn, order, rank), (c) => canon[c]!.vector, p);
+  return collect(cl, order, (r) => cl.count[r]! >= p.minClusterSize);
+}
+
+/** Drop keys whose value is undefined so they do not override defaults. */
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Union each must-link group (in canonical order), skipping members that conflict. Returns which canonical indices are grouped. */
+function seedGroups(cl: Clusters, mustLink: readonly (readonly number[])[], rank: Int32Array, keepGroupsApart: boolean): Uint8Array {
+  const grouped = new Uint8Array(cl.parent.length);
+  const groups = mustLink
+    .map((g) => [...new Set(g.map((pos) => rank[pos]!))].sort((x, y) => x - y))
+    .filter((g) => g.length > 0)
+    .sort((x, y) => x[0]! - y[0]!);
+  groups.forEach((g, gid) => {
+    const first = cl.find(g[0]!);
+    if (cl.group[first]! < 0) cl.group[first] = gid;
+    grouped[g[0]!] = 1;
+    for (const c of g.slice(1)) {
+      const root = cl.find(g[0]!);
+      const rc = cl.find(c);
+      if (rc === root) {
+        grouped[c] = 1;
+        continue;
+      }
+      if (!cl.compatible(root, rc, keepGroupsApart)) continue;
+      cl.union(root, rc);
+      grouped[c] = 1;
+    }
+  });
+  return grouped;
+}
+
+/** Turn roots into the public result, positions in the caller's order. */
+function collect(cl: Clusters, order: readonly number[], keep: (root: number) => boolean): ClusterResult {
+  const byRoot = new Map<number, number[]>();
+  const unassigned: number[] = [];
+  for (let c = 0; c < order.length; c++) {
+    const r = cl.find(c);
+    if (!keep(r)) {
+      unassigned.push(order[c]!);
+      continue;
+    }
+    let list = byRoot.get(r);
+    if (!list) byRoot.set(r, (list = []));
+    list.push(order[c]!);
+  }
+  // Canonical indices ascend with face id, and roots are each cluster's smallest index.
+  const clusters = [...byRoot.entries()].sort((x, y) => x[0] - y[0]).map(([, m]) => m);
+  return { clusters, unassigned };
+}
+
+/** What the incremental step needs to know about an existing person. */
+export interface PersonSummary {
+  /** The caller's person id. */
+  key: number;
+  /** Σ of the good member faces' unit vectors (summarisePerson builds it). */
+  sum: Float64Array;
+  /** Number of faces in `sum`. */
+  count: number;
+  /** Photos already holding one of the person's faces: a new face from one of them cannot join. */
+  photoIds: ReadonlySet<number>;
+}
+
+/**
+ * Summary of a person from its member faces. The sum covers the good members only (all of them
+ * when none is good), as in clusterFaces, where poor faces join but never shape a person: a
+ * centroid pulled toward blurry faces would draw in more blurry strangers. Photos count for all.
+ */
+export function summarisePerson(key: number, members: readonly Pick<ClusterFace, 'vector' | 'photoId' | 'good'>[]): PersonSummary {
+  if (members.length === 0) throw new Error(`person ${key} has no faces`);
+  const good = members.filter((m) => m.good);
+  const shaping = good.length > 0 ? good : members;
+  const sum = new Float64Array(members[0]!.vector.length);
+  for (const m of shaping) for (let d = 0; d < sum.length; d++) sum[d]! += m.vector[d]!;
+  return { key, sum, count: shaping.length, photoIds: new Set(members.map((m) => m.photoId)) };
+}
+
+export interface IncrementalOptions extends ClusterOptions {
+  /**
+   * Keys of existing people with a face among face i's nearest neighbours in the whole library
+   * (typically: HNSW hits mapped face → person). Without it every person is a candidate.
+   */
+  candidates?: (i: number) => readonly number[];
+  /** [face position, person key]: the user rejected this face from this person. */
+  cannotJoin?: readonly (readonly [number, number])[];
+}
+
+export interface IncrementalResult {
+  /** New faces that join existing people (directly, or as a new cluster that links to one), sorted by face id. */
+  joins: Array<{ face: number; person: number }>;
+  /** New people among the rest, as in ClusterResult. */
+  clusters: number[][];
+  unassigned: number[];
+}
+
+/** Somewhere a face can go in the incremental step: an existing person or a new group. */
+interface Target {
+  person: PersonSummary | null;
+  sum: ArrayLike<number>;
+  count: number;
+  /** Photos it holds, the batch's additions included. */
+  photos: Set<number>;
+  /** New faces (positions) it has taken in this batch. */
+  added: number[];
+}
+
+/**
+ * Place new faces without re-clustering the library, following clusterFaces' rules:
+ * 1. each good face joins its best existing person when the merge rule for a singleton holds;
+ * 2. the remaining good (and must-linked) faces are clustered among themselves;
+ * 3. each new group joins its best existing person when their average linkage passes the merge
+ *    threshold, as the full agglomeration would have merged them;
+ * 4. poor faces join the best of the people and new groups near them (`join`, `joinMargin`).
+ * Decisions are made against the people as given and applied best-first, so the outcome does not
+ * depend on face order. `knn` gives neighbours among `faces` only (positions in `faces`). Pass
+ * as `faces` the new faces plus any faces no person holds yet: an earlier singleton may now
+ * have company.
+ */
+export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, people: readonly PersonSummary[], opts: IncrementalOptions = {}): IncrementalResult {
+  const p: ClusterParams = { ...DEFAULT_PARAMS, ...stripUndefined(opts) };
+  const n = faces.length;
+  const byKey = new Map(people.map((q) => [q.key, q]));
+  const rejected = new Map<number, Set<number>>();
+  for (const [f, k] of opts.cannotJoin ?? []) rejected.set(f, (rejected.get(f) ?? new Set()).add(k));
+  const cannot = new Map<number, number[]>();
+  for (const [x, y] of opts.cannotLink ?? []) {
+    cannot.set(x, [...(cannot.get(x) ?? []), y]);
+    cannot.set(y, [...(cannot.get(y) ?? []), x]);
+  }
+  const mustLinked = new Uint8Array(n);
+  for (const g of opts.mustLink ?? []) for (const i of g) mustLinked[i] = 1;
+  const founder = (i: number) => faces[i]!.good || mustLinked[i] === 1;
+  const allKeys = people.map((q) => q.key);
+  const candidatesOf = (i: number) => opts.candidates?.(i) ?? allKeys;
+  const personTargets = new Map<number, Target>();
+  const personTarget = (q: PersonSummary): Target => {
+    let t = personTargets.get(q.key);
+    if (!t) personTargets.set(q.key, (t = { person: q, sum: q.sum, count: q.count, photos: new Set(q.photoIds), added: [] }));
+    return t;
+  };
+  /** Whether face i may go to target t (photo-mates, cannot-link with faces it already took, rejections). */
+  const fits = (i: number, t: Target) =>
+    !t.photos.has(faces[i]!.photoId) &&
+    !(t.person && rejected.get(i)?.has(t.person.key)) &&
+    !(cannot.get(i) ?? []).some((x) => t.added.includes(x));
+  const take = (i: number, t: Target) => {
+    t.photos.add(faces[i]!.photoId);
+    t.added.push(i);
+  };
+  /** Best and runner-up similarity of `vector` (a sum over `count` faces) among targets, the best one fitting `ok`. */
+  const rank = (vector: ArrayLike<number>, count: number, targets: Iterable<Target>, ok: (t: Target) => boolean) => {
+    let best: { t: Target; sim: number } | undefined;
+    let second = -1;
+    for (const t of new Set(targets)) {
+      if (!ok(t)) continue;
+      const sim = dot(vector, t.sum) / (t.count * count);
+      if (!best || sim > best.sim || (sim === best.sim && order(t) < order(best.t))) {
+        if (best) second = Math.max(second, best.sim);
+        best = { t, sim };
+      } else second = Math.max(second, sim);
+    }
+    return best && { ...best, second };
+  };
+  const groupIndex = new Map<Target, number>();
+  const order = (t: Target) => (t.person ? t.person.key : Number.MAX_SAFE_INTEGER - (groupIndex.get(t) ?? 0));
+  const peopleNear = (i: number) => [...candidatesOf(i)].flatMap((k) => (byKey.has(k) ? [personTarget(byKey.get(k)!)] : []));
+  const byIdThenSim = (x: { i: number; sim: number }, y: { i: number; sim: number }) => y.sim - x.sim || faces[x.i]!.id - faces[y.i]!.id;
+  const placedIn = new Map<number, Target>();
+
+  // 1. Good single faces against existing people; photo-mates proposing one person resolve by similarity.
+  const proposals: Array<{ i: number; t: Target; sim: number }> = [];
+  for (let i = 0; i < n; i++) {
+    if (!faces[i]!.good || mustLinked[i]) continue; // confirmed groups are placed as groups (3)
+    const hit = rank(faces[i]!.vector, 1, peopleNear(i), (t) => fits(i, t));
+    if (hit && hit.sim >= mergeThreshold(p, 1, hit.t.count)) proposals.push({ i, t: hit.t, sim: hit.sim });
+  }
+  for (const pr of proposals.sort(byIdThenSim)) {
+    if (!fits(pr.i, pr.t)) continue;
+    take(pr.i, pr.t);
+    placedIn.set(pr.i, pr.t);
+  }
+
+  // 2. The remaining founders among themselves (singletons kept: they may still link to a person).
+  const rest = [...Array(n).keys()].filter((i) => founder(i) && !placedIn.has(i));
+  const restPos = new Map(rest.map((i, r) => [i, r]));
+  const sub = clusterFaces(
+    rest.map((i) => ({ ...faces[i]!, good: true })),
+    (r) => knn(rest[r]!).flatMap((e) => (restPos.has(e.j) ? [{ j: restPos.get(e.j)!, similarity: e.similarity }] : [])),
+    {
+      ...p,
+      minClusterSize: 1,
+      mustLink: (opts.mustLink ?? []).map((g) => g.filter((i) => restPos.has(i)).map((i) => restPos.get(i)!)),
+      cannotLink: (opts.cannotLink ?? []).filter(([x, y]) => restPos.has(x) && restPos.has(y)).map(([x, y]) => [restPos.get(x)!, restPos.get(y)!] as const),
+    },
+  );
+
+  // 3. Each new group against existing people, with the full clustering's merge rule.
+  const groups: Target[] = [];
+  for (const members of sub.clusters.map((m) => m.map((r) => rest[r]!))) {
+    const sum = new Float64Array(faces[members[0]!]!.vector.length);
+    for (const i of members) for (let d = 0; d < sum.length; d++) sum[d]! += faces[i]!.vector[d]!;
+    const near = members.flatMap(peopleNear);
+    const hit = rank(sum, members.length, near, (t) => members.every((i) => fits(i, t)));
+    if (hit && hit.sim >= mergeThreshold(p, members.length, hit.t.count)) {
+      for (const i of members) {
+        take(i, hit.t);
+        placedIn.set(i, hit.t);
+      }
+      continue;
+    }
+    const g: Target = { person: null, sum, count: members.length, photos: new Set(members.map((i) => faces[i]!.photoId)), added: [...members] };
+    groupIndex.set(g, groups.length);
+    groups.push(g);
+    for (const i of members) placedIn.set(i, g);
+  }
+
+  // 4. Poor faces join the best person or new group near them, decided together, applied best-first.
+  const choices: Array<{ i: number; t: Target; sim: number }> = [];
+  for (let i = 0; i < n; i++) {
+    if (founder(i)) continue;
+    const near = [...peopleNear(i), ...knn(i).flatMap((e) => (e.j !== i && founder(e.j) && placedIn.has(e.j) ? [placedIn.get(e.j)!] : []))];
+    const hit = rank(faces[i]!.vector, 1, near, (t) => fits(i, t) && t.count >= p.joinMinSize);
+    if (!hit || hit.sim < p.join) continue;
+    let runnerUp = hit.second;
+    if (p.joinRivals === 'faces') {
+      // Existing people are seen through their averages only; new faces one by one.
+      for (const e of knn(i)) if (e.j !== i && placedIn.get(e.j) !== hit.t) runnerUp = Math.max(runnerUp, e.similarity);
+    }
+    if (hit.sim - runnerUp >= p.joinMargin) choices.push({ i, t: hit.t, sim: hit.sim });
+  }
+  for (const ch of choices.sort(byIdThenSim)) {
+    if (!fits(ch.i, ch.t)) continue;
+    take(ch.i, ch.t);
+    placedIn.set(ch.i, ch.t);
+  }
+
+  const joins: Array<{ face: number; person: number }> = [];
+  const unassigned: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = placedIn.get(i);
+    if (t?.person) joins.push({ face: i, person: t.person.key });
+    else if (!t) unassigned.push(i);
+  }
+  const byId = (x: number, y: number) => faces[x]!.id - faces[y]!.id;
+  const clusters: number[][] = [];
+  for (const g of groups) {
+    const members = [...g.added].sort(byId);
+    if (members.length >= p.minClusterSize || members.some((i) => mustLinked[i])) clusters.push(members);
+    else unassigned.push(...members);
+  }
+  joins.sort((x, y) => byId(x.face, y.face));
+  clusters.sort((x, y) => byId(x[0]!, y[0]!));
+  unassigned.sort(byId);
+  return { joins, clusters, unassigned };
+}
+
+/**
+ * A Knn over `faces` from a nearest-neighbour search by face id (e.g. FaceIndex.search): hits
+ * that are not in `faces` (other faces of the library) are dropped, so ask for a few more than k.
+ */
+export function knnFromSearch(faces: readonly ClusterFace[], search: (vector: Float32Array, k: number) => readonly { faceId: number; similarity: number }[], k: number = DEFAULT_PARAMS.k): Knn {
+  const pos = new Map(faces.map((f, i) => [f.id, i]));
+  return (i) =>
+    search(faces[i]!.vector, k + 1).flatMap((h) => {
+      const j = pos.get(h.faceId);
+      return j === undefined || j === i ? [] : [{ j, similarity: h.similarity }];
+    });
+}

@@ -1,0 +1,188 @@
+/**
+ * @file Turns clustering output into people while keeping every user decision: confirmed
+ * faces are must-link groups, rejections are cannot-link, and fresh clusters inherit the
+ * person ids (and so the names) of the faces they mostly held before. Runs in full (every
+ * face re-clustered) or incrementally (only faces no person holds yet).
+ */
+import hnswlib from 'hnswlib-node';
+import { FaceIndex } from './ann.ts';
+import {
+  assignIncremental,
+  clusterFaces,
+  DEFAULT_PARAMS,
+  isGoodFace,
+  knnFromSearch,
+  summarisePerson,
+  type ClusterFace,
+  type Knn,
+} from './cluster.ts';
+import type { Decision, FaceRow, Store } from './store/index.ts';
+
+export interface ClusterSummary {
+  mode: 'full' | 'incremental';
+  faces: number;
+  people: number;
+  newPeople: number;
+  assigned: number;
+  unassigned: number;
+  ms: number;
+}
+
+/** Every face of the model, with the confirmed ones marked good (the user vouched for them). */
+function loadFaces(store: Store, modelId: string, confirmed: ReadonlySet<number>): { faces: ClusterFace[]; rows: Map<number, FaceRow> } {
+  const faces: ClusterFace[] = [];
+  const rows = new Map<number, FaceRow>();
+  for (const f of store.faces.iterate(modelId)) {
+    rows.set(f.id, f);
+    faces.push({ id: f.id, photoId: f.photoId, vector: f.embedding, good: confirmed.has(f.id) || isGoodFace(f) });
+  }
+  return { faces, rows };
+}
+
+function decisionsByKind(decisions: Decision[]) {
+  const confirmedOf = new Map<number, number>(); // face → person
+  const rejected: Array<[number, number]> = []; // [face, person]
+  for (const d of decisions) {
+    if (d.kind === 'confirm') confirmedOf.set(d.faceId, d.personId);
+    else rejected.push([d.faceId, d.personId]);
+  }
+  return { confirmedOf, rejected };
+}
+
+/** kNN among `faces` only, from a throwaway in-memory HNSW (new faces are few and change each run). */
+function localKnn(faces: readonly ClusterFace[], k: number): Knn {
+  if (faces.length === 0) return () => [];
+  const index = new hnswlib.HierarchicalNSW('cosine', faces[0]!.vector.length);
+  index.initIndex({ maxElements: faces.length, m: 16, efConstruction: 200, randomSeed: 100 });
+  index.setEf(Math.max(64, k * 2));
+  faces.forEach((f, i) => index.addPoint(Array.from(f.vector), i));
+  const n = Math.min(k + 1, faces.length);
+  return (i) => {
+    const res = index.searchKnn(Array.from(faces[i]!.vector), n);
+    return res.neighbors.flatMap((j, r) => (j === i ? [] : [{ j, similarity: 1 - res.distances[r]! }]));
+  };
+}
+
+export class PeopleClusterer {
+  constructor(private readonly store: Store) {}
+
+  /** Re-cluster every face; user facts are replayed onto the result. */
+  full(index: FaceIndex): ClusterSummary {
+    const t0 = performance.now();
+    const people = this.store.people;
+    const { confirmedOf, rejected } = decisionsByKind(people.decisions());
+    const { faces } = loadFaces(this.store, index.modelId, new Set(confirmedOf.keys()));
+    const pos = new Map(faces.map((f, i) => [f.id, i]));
+
+    const groups = new Map<number, number[]>();
+    for (const [faceId, personId] of confirmedOf) {
+      const i = pos.get(faceId);
+      if (i !== undefined) groups.set(personId, [...(groups.get(personId) ?? []), i]);
+    }
+    const cannotLink: Array<[number, number]> = [];
+    for (const [faceId, personId] of rejected) {
+      const i = pos.get(faceId);
+      if (i !== undefined) for (const j of groups.get(personId) ?? []) cannotLink.push([i, j]);
+    }
+    const result = clusterFaces(faces, knnFromSearch(faces, (v, k) => index.search(v, k), DEFAULT_PARAMS.k + 8), {
+      mustLink: [...groups.values()],
+      cannotLink,
+    });
+
+    const previous = new Map(people.assignments().map((a) => [a.faceId, people.resolve(a.personId) ?? a.personId]));
+    const rejectedSet = new Set(rejected.map(([f, p]) => `${f}:${p}`));
+    let newPeople = 0;
+    let assigned = 0;
+    this.store.transaction(() => {
+      people.clearMachineAssignments();
+      const claimed = new Set<number>();
+      // Clusters holding confirmed faces claim their person first; then the rest, largest first.
+      const ordered = result.clusters
+        .map((members) => ({ members, owner: this.owner(members.map((i) => faces[i]!.id), confirmedOf) }))
+        .sort((a, b) => Number(b.owner !== null) - Number(a.owner !== null) || b.members.length - a.members.length);
+      for (const { members, owner } of ordered) {
+        const ids = members.map((i) => faces[i]!.id);
+        let personId = owner ?? this.inherit(ids, previous, claimed);
+        if (personId === null || claimed.has(personId)) {
+          personId = people.create(null);
+          newPeople++;
+        }
+        claimed.add(personId);
+        for (const faceId of ids) {
+          if (confirmedOf.has(faceId) || rejectedSet.has(`${faceId}:${personId}`)) continue;
+          people.assign(faceId, personId, 'cluster');
+          assigned++;
+        }
+      }
+      people.pruneEmpty();
+    });
+    return this.summary('full', faces.length, newPeople, assigned, t0, index.modelId);
+  }
+
+  /** Place faces no person holds yet, without touching anyone's existing faces. */
+  incremental(index: FaceIndex): ClusterSummary {
+    const t0 = performance.now();
+    const people = this.store.people;
+    const { confirmedOf, rejected } = decisionsByKind(people.decisions());
+    const { faces } = loadFaces(this.store, index.modelId, new Set(confirmedOf.keys()));
+    const holder = new Map(people.assignments().map((a) => [a.faceId, a.personId]));
+    const fresh = faces.filter((f) => !holder.has(f.id));
+    if (fresh.length === 0) return this.summary('incremental', 0, 0, 0, t0, index.modelId);
+
+    const members = new Map<number, ClusterFace[]>();
+    for (const f of faces) {
+      const p = holder.get(f.id);
+      if (p !== undefined) members.set(p, [...(members.get(p) ?? []), f]);
+    }
+    const summaries = [...members].map(([key, list]) => summarisePerson(key, list));
+    const freshPos = new Map(fresh.map((f, i) => [f.id, i]));
+    const candidates = (i: number) =>
+      index.search(fresh[i]!.vector, DEFAULT_PARAMS.k).flatMap((h) => {
+        const p = holder.get(h.faceId);
+        return p === undefined ? [] : [p];
+      });
+    const cannotJoin = rejected.flatMap(([faceId, personId]) => {
+      const i = freshPos.get(faceId);
+      return i === undefined ? [] : [[i, personId] as [number, number]];
+    });
+    const result = assignIncremental(fresh, localKnn(fresh, DEFAULT_PARAMS.k), summaries, { candidates, cannotJoin });
+
+    let newPeople = 0;
+    this.store.transaction(() => {
+      for (const { face, person } of result.joins) people.assign(fresh[face]!.id, person, 'cluster');
+      for (const cluster of result.clusters) {
+        const personId = people.create(null);
+        newPeople++;
+        for (const i of cluster) people.assign(fresh[i]!.id, personId, 'cluster');
+      }
+    });
+    const assigned = result.joins.length + result.clusters.reduce((n, c) => n + c.length, 0);
+    return this.summary('incremental', fresh.length, newPeople, assigned, t0, index.modelId);
+  }
+
+  /** The person whose confirmed faces are in this cluster (the most of them, if several). */
+  private owner(faceIds: number[], confirmedOf: ReadonlyMap<number, number>): number | null {
+    const counts = new Map<number, number>();
+    for (const id of faceIds) {
+      const p = confirmedOf.get(id);
+      if (p !== undefined) counts.set(p, (counts.get(p) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? null;
+  }
+
+  /** The unclaimed person most of these faces belonged to before, so ids (and names) carry over. */
+  private inherit(faceIds: number[], previous: ReadonlyMap<number, number>, claimed: ReadonlySet<number>): number | null {
+    const counts = new Map<number, number>();
+    for (const id of faceIds) {
+      const p = previous.get(id);
+      if (p !== undefined && !claimed.has(p)) counts.set(p, (counts.get(p) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? null;
+  }
+
+  private summary(mode: ClusterSummary['mode'], faces: number, newPeople: number, assigned: number, t0: number, modelId: string): ClusterSummary {
+    const people = this.store.people.summaries().length;
+    const unassigned = this.store.views.unassignedFaces(modelId, 0, 0).total;
+    return { mode, faces, people, newPeople, assigned, unassigned, ms: performance.now() - t0 };
+  }
+}
