@@ -84,8 +84,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 async function sendFile(res: ServerResponse, path: string, type: string, cache: string): Promise<void> {
   const st = await stat(path);
+  if (!st.isFile()) throw new Error('not a file');
   res.writeHead(200, { 'content-type': type, 'content-length': st.size, 'cache-control': cache });
-  createReadStream(path).pipe(res);
+  // A file that vanishes mid-read ends this response, not the server.
+  createReadStream(path)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 export async function startServer(api: ApiHandler, opts: ServeOptions = {}): Promise<RunningServer> {
@@ -128,9 +132,10 @@ export async function startServer(api: ApiHandler, opts: ServeOptions = {}): Pro
       if (media) {
         const file = await api.resource(media[1] as 'thumb' | 'photo', Number(media[2]));
         if (!file) return send(res, 404, { error: 'not in the library' });
-        return sendFile(res, file.path, file.type, 'private, max-age=3600');
+        return await sendFile(res, file.path, file.type, 'private, max-age=3600');
       }
-      if (opts.staticDir && req.method === 'GET') return serveStatic(opts.staticDir, url, given, res);
+      // Awaited so that a failure lands in the catch below instead of crashing the process.
+      if (opts.staticDir && req.method === 'GET') return await serveStatic(opts.staticDir, url, given, res);
       return send(res, 404, { error: 'not found' });
     } catch (err) {
       if (!res.headersSent) send(res, 500, { error: (err as Error).message });
@@ -156,7 +161,14 @@ export async function startServer(api: ApiHandler, opts: ServeOptions = {}): Pro
 }
 
 async function serveStatic(root: string, url: URL, token: string, res: ServerResponse): Promise<void> {
-  const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url.pathname);
+  } catch {
+    return send(res, 400, { error: 'malformed path' });
+  }
+  if (decoded.includes('\0')) return send(res, 400, { error: 'malformed path' });
+  const rel = normalize(decoded).replace(/^([/\\])+/, '');
   const path = join(root, rel || 'index.html');
   if (path !== root && !path.startsWith(root.endsWith(sep) ? root : root + sep)) return send(res, 403, { error: 'outside the app' });
   const isIndex = rel === '' || rel === 'index.html';

@@ -19,18 +19,19 @@ export function faceThumbPath(dbPath: string, faceId: number): string {
   return join(thumbsDirFor(dbPath), `${faceId}.jpg`);
 }
 
-/** JPEG bytes of the face in `box` (image pixels), squared and padded with margin. */
+/**
+ * JPEG bytes of the face in `box` (image pixels) with margin, as a square. Near an edge the
+ * square slides inward (and shrinks only if the photo is smaller), so no padding shows.
+ */
 export async function renderFaceThumb(image: RgbImage, box: { x1: number; y1: number; x2: number; y2: number }): Promise<Buffer> {
-  const side = Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * MARGIN);
-  const cx = (box.x1 + box.x2) / 2;
-  const cy = (box.y1 + box.y2) / 2;
-  const left = Math.max(0, Math.round(cx - side / 2));
-  const top = Math.max(0, Math.round(cy - side / 2));
-  const width = Math.max(1, Math.min(image.width - left, Math.round(side)));
-  const height = Math.max(1, Math.min(image.height - top, Math.round(side)));
+  const want = Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * MARGIN);
+  const side = Math.max(1, Math.round(Math.min(want, image.width, image.height)));
+  const slide = (centre: number, limit: number) => Math.min(Math.max(0, Math.round(centre - side / 2)), limit - side);
+  const left = slide((box.x1 + box.x2) / 2, image.width);
+  const top = slide((box.y1 + box.y2) / 2, image.height);
   return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract({ left, top, width, height })
-    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'contain', background: { r: 0, g: 0, b: 0 } })
+    .extract({ left, top, width: side, height: side })
+    .resize(THUMB_SIZE, THUMB_SIZE)
     .jpeg({ quality: 82 })
     .toBuffer();
 }

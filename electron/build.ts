@@ -1,0 +1,70 @@
+/**
+ * @file `npm run build:app`: bundles the Electron main process, the sandboxed preload and the
+ * engine host with esbuild. Packages stay external (they ship in node_modules, native ones
+ * unpacked from the asar), except in the preload, which may only `require('electron')`.
+ *
+ *   dist/electron/main.js      ESM, Electron main
+ *   dist/electron/preload.cjs  CommonJS, one self-contained file (sandboxed preloads cannot load others)
+ *   dist/engine/engine-host.js ESM, forked by main as a utilityProcess
+ */
+import { build, type BuildOptions } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Electron 45 runs Node 22 and Chromium 140. */
+const NODE_TARGET = 'node22';
+const CHROME_TARGET = 'chrome140';
+
+export async function buildApp(root = resolve(dirname(fileURLToPath(import.meta.url)), '..'), outDir = join(root, 'dist')): Promise<void> {
+  rmSync(join(outDir, 'electron'), { recursive: true, force: true });
+  rmSync(join(outDir, 'engine'), { recursive: true, force: true });
+  const common: BuildOptions = {
+    absWorkingDir: root,
+    bundle: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    legalComments: 'none',
+  };
+  await Promise.all([
+    build({
+      ...common,
+      entryPoints: ['electron/main.ts'],
+      outfile: join(outDir, 'electron', 'main.js'),
+      platform: 'node',
+      format: 'esm',
+      target: NODE_TARGET,
+      packages: 'external',
+    }),
+    build({
+      ...common,
+      entryPoints: ['electron/preload.ts'],
+      outfile: join(outDir, 'electron', 'preload.cjs'),
+      platform: 'node',
+      format: 'cjs',
+      target: [NODE_TARGET, CHROME_TARGET],
+      external: ['electron'],
+    }),
+    build({
+      ...common,
+      entryPoints: ['native/engine-host.ts'],
+      outfile: join(outDir, 'engine', 'engine-host.js'),
+      platform: 'node',
+      format: 'esm',
+      target: NODE_TARGET,
+      // Every package stays in node_modules: better-sqlite3, onnxruntime-node, sharp,
+      // hnswlib-node and heic-decode load native code or data files relative to themselves.
+      packages: 'external',
+    }),
+  ]);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildApp().then(
+    () => console.log('built dist/electron (main, preload) and dist/engine (engine host)'),
+    (err: Error) => {
+      console.error(err.message);
+      process.exit(1);
+    },
+  );
+}
