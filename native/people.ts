@@ -133,6 +133,15 @@ export class PeopleService {
     });
   }
 
+  /** "No, that is not them" to a suggestion: the faces stay where they are, and never become that person. */
+  decline(faceIds: number[], personId: number): OpResult {
+    this.checkFaces(faceIds);
+    const p = this.person(personId);
+    return this.operation(`Not ${p.name ?? 'this person'}`, [personId], faceIds, () => {
+      for (const faceId of faceIds) this.store.people.decide(faceId, personId, 'reject');
+    });
+  }
+
   /** "Yes, this is them": the faces are confirmed for the person (and assigned to them). */
   confirmFaces(faceIds: number[], personId: number): OpResult {
     this.checkFaces(faceIds);
