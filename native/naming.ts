@@ -83,9 +83,10 @@ export class Naming {
   /** Yes: an unnamed person merges into the suggested one; a face is confirmed as theirs. */
   accept(key: string, people: PeopleService): OpResult {
     const s = this.find(key);
-    const r = s.kind === 'person' ? people.merge([s.personId!], s.suggestedPersonId) : people.confirmFaces(s.faceIds, s.suggestedPersonId);
+    const label = `${s.faceIds.length === 1 ? '1 face' : `${s.faceIds.length} faces`} named ${s.suggestedName}`;
+    const r = s.kind === 'person' ? people.merge([s.personId!], s.suggestedPersonId, undefined, label) : people.confirmFaces(s.faceIds, s.suggestedPersonId, label);
     this.invalidate();
-    return { ...r, label: `${s.faceIds.length === 1 ? 'Face' : `${s.faceIds.length} faces`} named ${s.suggestedName}` };
+    return r;
   }
 
   /** No: the faces are recorded as not the suggested person, which also teaches the namer. */

@@ -83,7 +83,7 @@ export class PeopleService {
    * Merge `from` people into `into`. `name` says which name wins (any of theirs, or a new
    * one); without it, `into` keeps its name, or takes the only name among them.
    */
-  merge(from: number[], into: number, name?: string): OpResult {
+  merge(from: number[], into: number, name?: string, label?: string): OpResult {
     const target = this.person(into);
     const sources = [...new Set(from)].filter((id) => id !== into).map((id) => this.person(id));
     if (sources.length === 0) throw new UserError('nothing to merge');
@@ -94,7 +94,7 @@ export class PeopleService {
     }
     const ids = [into, ...sources.map((s) => s.id)];
     const faces = ids.flatMap((id) => this.store.people.facesOf(id).map((f) => f.faceId));
-    return this.operation(`Merged ${sources.length + 1} people${finalName ? ` as ${finalName}` : ''}`, ids, faces, () => {
+    return this.operation(label ?? `Merged ${sources.length + 1} people${finalName ? ` as ${finalName}` : ''}`, ids, faces, () => {
       for (const s of sources) this.store.people.merge(s.id, into);
       if (finalName !== target.name) this.store.people.rename(into, finalName);
       if (finalName) this.confirmAll(into);
@@ -143,11 +143,11 @@ export class PeopleService {
   }
 
   /** "Yes, this is them": the faces are confirmed for the person (and assigned to them). */
-  confirmFaces(faceIds: number[], personId: number): OpResult {
+  confirmFaces(faceIds: number[], personId: number, label?: string): OpResult {
     this.checkFaces(faceIds);
     const p = this.person(personId);
     const previous = faceIds.map((id) => this.store.people.assignmentOf(id)?.personId).filter((x): x is number => x !== undefined);
-    return this.operation(`Confirmed ${faceIds.length} face${faceIds.length > 1 ? 's' : ''} as ${p.name ?? 'this person'}`, [...new Set([personId, ...previous])], faceIds, () => {
+    return this.operation(label ?? `Confirmed ${faceIds.length} face${faceIds.length > 1 ? 's' : ''} as ${p.name ?? 'this person'}`, [...new Set([personId, ...previous])], faceIds, () => {
       for (const faceId of faceIds) {
         this.store.people.decide(faceId, personId, 'confirm');
         this.store.people.assign(faceId, personId, 'user');
