@@ -34,14 +34,18 @@ export interface QualityGate {
 }
 
 /**
- * Chosen on lfw-dev A–D (bench/cluster-experiments.ts prints the table). Faces failing any
- * bound are "hubs": their embeddings drift toward a common blur/profile region and sit close
- * to many strangers. Background faces (unlabelled) with detector score < 0.9 had 2–3× the
- * median number of ≥ 0.45 neighbours of clean faces, size < 40 px 2–6×, sharpness < 15 4×,
- * |yaw| > 60 (mostly the ±90 saturated estimate) 2–3×. The gate rejects 1.7 % of the
- * labelled (centre, mostly frontal) faces and 55 % of background faces.
+ * Chosen on lfw-dev A–D (`tsx bench/cluster-experiments.ts <db> --only gate` prints the table).
+ * Faces failing a bound are "hubs": their embeddings drift toward a common blur/profile region
+ * and sit close to many strangers. Mean count of ≥ 0.45 neighbours among background
+ * (unlabelled) faces: clean 7; score < 0.8: 33; size < 32 px: 49, 32–40: 23, 40–50: 18,
+ * 50–64: 13, ≥ 64: 7; sharpness < 10: 37, 10–15: 18; |yaw| > 60 (mostly the saturated ±90
+ * estimate): 28. Each bound sits where hubness returns toward the clean level. At 40 px,
+ * gate-passing 40–62 px background faces formed "people" of unrelated smudges; at 64 px those
+ * are gone, for −0.0002 BCubed F on A–D (labelled faces are ≥ 64 px, so they are unaffected).
+ * On A–D the gate makes 1.5 % of the labelled faces poor (they may still join a person) and
+ * 76 % of the background faces.
  */
-export const DEFAULT_GATE: QualityGate = { minScore: 0.9, minSize: 40, minSharpness: 15, maxYaw: 60, maxPitch: 45 };
+export const DEFAULT_GATE: QualityGate = { minScore: 0.9, minSize: 64, minSharpness: 15, maxYaw: 60, maxPitch: 45 };
 
 /** Whether a face is good enough to found a person (poor faces may only join one). */
 export function isGoodFace(face: FaceQuality, gate: QualityGate = DEFAULT_GATE): boolean {
@@ -97,6 +101,12 @@ export interface ClusterParams {
   joinRivals: 'clusters' | 'faces';
   /** Smallest cluster a poor face may join (a good singleton is a person-in-waiting). */
   joinMinSize: number;
+  /**
+   * Poor faces a cluster may take per good face it holds (best first). Blurry, tiny faces sit
+   * close to one another and to any soft-looking face, so without a cap one barely-good face
+   * gathers a "person" of a dozen smudges.
+   */
+  maxPoorPerGood: number;
   /** Clusters smaller than this are reported as unassigned (must-link groups always count). */
   minClusterSize: number;
   /** Neighbours per face the caller's Knn should return (advice for knnFromSearch and callers). */
@@ -106,16 +116,27 @@ export interface ClusterParams {
 }
 
 /**
- * Chosen on lfw-dev A–D, then checked once on E–H (bench/cluster-experiments.ts; figures in the
- * report of the "People: clustering" issue). Filled in from the measurement below.
+ * Chosen on lfw-dev people A–D (3,819 faces, 1,455 people) and read once on E–H (2,722 faces,
+ * 734 people), ensemble embedder; `tsx bench/cluster-experiments.ts <db>` reprints every row.
+ * Rule: pairwise precision ≥ 0.995 on A–D, then best BCubed F, then fewest background faces.
+ * - linkage 0.45 + 0.05/√(ab), from 0.35–0.5 × 0–0.15: A–D pairwise P/R 0.9996/0.9874, BCubed
+ *   P/R/F 0.9957/0.9804/0.9880; E–H 0.9998/0.9894, 0.9965/0.9880/0.9922. Without the size
+ *   term (0.45 + 0): A–D BCubed P falls to 0.9839 (pairs of look-alike strangers).
+ * - join 0.5, margin 0.05, joinMinSize 1: poor faces joining lifts A–D BCubed R 0.9669 → 0.9804.
+ *   Margins 0 and 0.05 tie on every figure; 0.05 kept. joinMinSize 2 costs 0.0015 BCubed F.
+ * - maxPoorPerGood 1: same labelled scores as no cap, fewer background smudges gathered.
+ * - k: 8, 16, 32 and 64 give identical labelled scores (linkage is exact from sums; the graph
+ *   only has to connect). 32 leaves room for poor faces whose nearest neighbours are other poor faces.
+ * Portrait sets at these settings: pairwise precision 1.0 on all four; faceapi-bbt 8/8 people.
  */
 export const DEFAULT_PARAMS: ClusterParams = {
   linkage: 0.45,
   sizeBonus: 0.05,
   join: 0.5,
   joinMargin: 0.05,
-  joinRivals: 'faces',
+  joinRivals: 'clusters',
   joinMinSize: 1,
+  maxPoorPerGood: 1,
   minClusterSize: 2,
   k: 32,
   keepGroupsApart: true,
@@ -140,6 +161,24 @@ export function mergeThreshold(p: Pick<ClusterParams, 'linkage' | 'sizeBonus'>, 
   return p.linkage + p.sizeBonus / Math.sqrt(a * b);
 }
 
+/**
+ * dot(a, b) of two float32 vectors, accumulated in float64. The agglomeration's hot loop: kept
+ * monomorphic (one array type) and unrolled, as it runs ~15 times per face.
+ */
+function dot32(a: Float32Array, b: Float32Array): number {
+  const n = a.length;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[i]! * b[i]!;
+    s1 += a[i + 1]! * b[i + 1]!;
+    s2 += a[i + 2]! * b[i + 2]!;
+    s3 += a[i + 3]! * b[i + 3]!;
+  }
+  for (; i < n; i++) s0 += a[i]! * b[i]!;
+  return s0 + s1 + s2 + s3;
+}
+
 /** dot(a, b) in float64, for sums and vectors alike. */
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
@@ -147,60 +186,98 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-interface HeapItem {
-  /** Linkage minus threshold: ≥ 0 means mergeable. */
-  margin: number;
-  a: number;
-  b: number;
-  va: number;
-  vb: number;
-}
-
-/** Max-heap on margin; ties go to the pair with the smaller roots so order is fixed by face ids. */
+/**
+ * Max-heap of candidate merges on margin (linkage minus threshold; ties go to the pair with the
+ * smaller roots, so the order is fixed by face ids). Struct-of-arrays with no per-item objects:
+ * a 100k-face run pushes millions of candidates, and garbage per push dominated the run time.
+ */
 class MergeHeap {
-  private readonly items: HeapItem[] = [];
-  get size(): number {
-    return this.items.length;
+  private margin = new Float64Array(1024);
+  private a = new Int32Array(1024);
+  private b = new Int32Array(1024);
+  private va = new Int32Array(1024);
+  private vb = new Int32Array(1024);
+  private intArrays: Int32Array[] = [this.a, this.b, this.va, this.vb];
+  size = 0;
+  /** The last popped entry. */
+  top = { margin: 0, a: 0, b: 0, va: 0, vb: 0 };
+
+  private before(i: number, j: number): boolean {
+    const mi = this.margin[i]!, mj = this.margin[j]!;
+    if (mi !== mj) return mi > mj;
+    if (this.a[i] !== this.a[j]) return this.a[i]! < this.a[j]!;
+    return this.b[i]! < this.b[j]!;
   }
-  private before(x: HeapItem, y: HeapItem): boolean {
-    if (x.margin !== y.margin) return x.margin > y.margin;
-    if (x.a !== y.a) return x.a < y.a;
-    return x.b < y.b;
+
+  private swap(i: number, j: number): void {
+    const m = this.margin[i]!;
+    this.margin[i] = this.margin[j]!;
+    this.margin[j] = m;
+    for (const arr of this.intArrays) {
+      const t = arr[i]!;
+      arr[i] = arr[j]!;
+      arr[j] = t;
+    }
   }
-  push(item: HeapItem): void {
-    const h = this.items;
-    h.push(item);
-    let i = h.length - 1;
+
+
+  private grow(): void {
+    const n = this.margin.length * 2;
+    const m = new Float64Array(n);
+    m.set(this.margin);
+    this.margin = m;
+    for (const key of ['a', 'b', 'va', 'vb'] as const) {
+      const next = new Int32Array(n);
+      next.set(this[key]);
+      this[key] = next;
+    }
+    this.intArrays = [this.a, this.b, this.va, this.vb];
+  }
+
+  push(margin: number, a: number, b: number, va: number, vb: number): void {
+    if (this.size === this.margin.length) this.grow();
+    let i = this.size++;
+    this.margin[i] = margin;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.va[i] = va;
+    this.vb[i] = vb;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      if (!this.before(i, p)) break;
+      this.swap(i, p);
       i = p;
     }
   }
-  peek(): HeapItem | undefined {
-    return this.items[0];
-  }
-  pop(): HeapItem | undefined {
-    const h = this.items;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
+
+  /** Remove the best entry into `top`; false when empty. */
+  pop(): boolean {
+    if (this.size === 0) return false;
+    const t = this.top;
+    t.margin = this.margin[0]!;
+    t.a = this.a[0]!;
+    t.b = this.b[0]!;
+    t.va = this.va[0]!;
+    t.vb = this.vb[0]!;
+    const last = --this.size;
+    if (last > 0) {
+      this.swap(0, last);
       let i = 0;
       for (;;) {
         const l = 2 * i + 1, r = l + 1;
         let m = i;
-        if (l < h.length && this.before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.before(h[r]!, h[m]!)) m = r;
+        if (l < last && this.before(l, m)) m = l;
+        if (r < last && this.before(r, m)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
+        this.swap(i, m);
         i = m;
       }
     }
-    return top;
+    return true;
   }
 }
+
+const NOTHING = new Float32Array(0);
 
 /**
  * Cluster state over canonical indices (rank by face id). A cluster is named by its smallest
@@ -209,14 +286,20 @@ class MergeHeap {
 class Clusters {
   readonly parent: Int32Array;
   readonly count: Int32Array;
-  /** Vector sum per root; singletons use the face's own vector until they merge. */
-  readonly sum: Array<Float64Array | Float32Array>;
+  /**
+   * Vector sum per root; singletons use the face's own vector until they merge. Float32: the
+   * rounding (~1e-7 relative per merge) is far below any threshold step, and float64 sums
+   * would cost 5.6 KB per cluster and slow the dot products.
+   */
+  readonly sum: Float32Array[];
   readonly photos: Array<Set<number>>;
   /** Canonical indices this root's members may never share a cluster with. */
   readonly cannot: Array<number[] | undefined>;
   /** Must-link group id per root, -1 for none. */
   readonly group: Int32Array;
   readonly version: Int32Array;
+  /** 1 where sum[root] is a buffer of the cluster's own (not a face's vector). */
+  readonly owned: Uint8Array;
 
   constructor(faces: readonly ClusterFace[]) {
     const n = faces.length;
@@ -227,6 +310,7 @@ class Clusters {
     this.cannot = new Array<number[] | undefined>(n);
     this.group = new Int32Array(n).fill(-1);
     this.version = new Int32Array(n);
+    this.owned = new Uint8Array(n);
   }
 
   find(i: number): number {
@@ -243,17 +327,17 @@ class Clusters {
   /** Whether roots a and b may become one person (photo-mates, cannot-link, distinct groups). */
   compatible(a: number, b: number, keepGroupsApart: boolean): boolean {
     if (keepGroupsApart && this.group[a]! >= 0 && this.group[b]! >= 0 && this.group[a] !== this.group[b]) return false;
-    const [small, large] = this.photos[a]!.size <= this.photos[b]!.size ? [a, b] : [b, a];
-    for (const p of this.photos[small]!) if (this.photos[large]!.has(p)) return false;
-    for (const [x, y] of [[a, b], [b, a]] as const) {
-      const list = this.cannot[x];
-      if (list) for (const c of list) if (this.find(c) === y) return false;
-    }
+    const pa = this.photos[a]!, pb = this.photos[b]!;
+    const small = pa.size <= pb.size ? pa : pb, large = small === pa ? pb : pa;
+    for (const p of small) if (large.has(p)) return false;
+    const ca = this.cannot[a], cb = this.cannot[b];
+    if (ca) for (const c of ca) if (this.find(c) === b) return false;
+    if (cb) for (const c of cb) if (this.find(c) === a) return false;
     return true;
   }
 
   linkage(a: number, b: number): number {
-    return dot(this.sum[a]!, this.sum[b]!) / (this.count[a]! * this.count[b]!);
+    return dot32(this.sum[a]!, this.sum[b]!) / (this.count[a]! * this.count[b]!);
   }
 
   /** Merge roots a and b; returns the surviving root (the smaller index). */
@@ -261,14 +345,19 @@ class Clusters {
     const [root, gone] = a < b ? [a, b] : [b, a];
     this.parent[gone] = root;
     const sr = this.sum[root]!, sg = this.sum[gone]!;
-    // Accumulate into a float64 buffer we own; a singleton's sum is still its face's vector.
-    const acc = sr instanceof Float64Array ? sr : Float64Array.from(sr);
-    for (let d = 0; d < acc.length; d++) acc[d]! += sg[d]!;
+    // Accumulate into a buffer this cluster owns; a singleton's sum is still its face's vector.
+    // Add into whichever buffer is already owned (float addition commutes, so the sum is the same).
+    const [acc, add] = this.owned[root] ? [sr, sg] : this.owned[gone] ? [sg, sr] : [Float32Array.from(sr), sg];
+    for (let d = 0; d < acc.length; d++) acc[d]! += add[d]!;
     this.sum[root] = acc;
+    this.owned[root] = 1;
+    this.owned[gone] = 0;
+    this.sum[gone] = NOTHING; // let the dead cluster's buffer go
     this.count[root]! += this.count[gone]!;
     const [ps, pl] = this.photos[root]!.size >= this.photos[gone]!.size ? [this.photos[gone]!, this.photos[root]!] : [this.photos[root]!, this.photos[gone]!];
     for (const p of ps) pl.add(p);
     this.photos[root] = pl;
+    this.photos[gone] = new Set();
     const cg = this.cannot[gone];
     if (cg) this.cannot[root] = [...(this.cannot[root] ?? []), ...cg];
     if (this.group[root]! < 0) this.group[root] = this.group[gone]!;
@@ -316,16 +405,14 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number
   }
   const heap = new MergeHeap();
   const push = (a: number, b: number) => {
-    const [x, y] = a < b ? [a, b] : [b, a];
+    const x = Math.min(a, b), y = Math.max(a, b);
     const margin = cl.linkage(x, y) - mergeThreshold(p, cl.count[x]!, cl.count[y]!);
-    if (margin >= 0) heap.push({ margin, a: x, b: y, va: cl.version[x]!, vb: cl.version[y]! });
+    if (margin >= 0) heap.push(margin, x, y, cl.version[x]!, cl.version[y]!);
   };
-  // Deterministic seeding: roots ascending, each neighbour set ascending.
-  for (const a of [...adj.keys()].sort((x, y) => x - y)) {
-    for (const b of [...adj.get(a)!].sort((x, y) => x - y)) if (a < b) push(a, b);
-  }
-  while (heap.size > 0) {
-    const top = heap.pop()!;
+  // Push order does not matter: the heap orders by (margin, a, b) totally, so pops are fixed.
+  for (const [a, near] of adj) for (const b of near) if (a < b) push(a, b);
+  while (heap.pop()) {
+    const top = heap.top;
     if (cl.version[top.a] !== top.va || cl.version[top.b] !== top.vb) continue;
     const { a, b } = top;
     if (!cl.compatible(a, b, p.keepGroupsApart)) {
@@ -348,7 +435,7 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number
       na.add(c);
     }
     adj.set(root, na);
-    for (const c of [...na].sort((x, y) => x - y)) push(root, c);
+    for (const c of na) push(root, c);
   }
 }
 
@@ -359,7 +446,7 @@ function rankTargets(cl: Clusters, vector: Float32Array, neighbourRoots: Iterabl
   for (const r of neighbourRoots) {
     if (seen.has(r)) continue;
     seen.add(r);
-    out.push({ root: r, sim: dot(vector, cl.sum[r]!) / cl.count[r]! });
+    out.push({ root: r, sim: dot32(vector, cl.sum[r]!) / cl.count[r]! });
   }
   return out.sort((x, y) => y.sim - x.sim || x.root - y.root);
 }
@@ -376,7 +463,8 @@ function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) 
   const choices: Array<{ c: number; root: number; sim: number }> = [];
   for (const c of lone) {
     const roots: number[] = [];
-    for (const e of edges(c)) {
+    const near = edges(c);
+    for (const e of near) {
       const r = cl.find(e.j);
       if (r !== cl.find(c) && isTarget(r) && cl.compatible(cl.find(c), r, p.keepGroupsApart)) roots.push(r);
     }
@@ -386,36 +474,39 @@ function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) 
     let runnerUp = ranked[1]?.sim ?? -1;
     if (p.joinRivals === 'faces') {
       // Edges come most similar first: the first one outside the chosen cluster is the rival.
-      const rival = edges(c).find((e) => cl.find(e.j) !== best.root);
+      const rival = near.find((e) => cl.find(e.j) !== best.root);
       if (rival) runnerUp = Math.max(runnerUp, rival.similarity);
     }
     if (best.sim - runnerUp < p.joinMargin) continue;
     choices.push({ c, root: best.root, sim: best.sim });
   }
   choices.sort((x, y) => y.sim - x.sim || x.c - y.c);
+  // Every target is still made of good (or confirmed) faces only, so its count is its good count.
+  const goodIn = new Map(choices.map((ch) => [ch.root, cl.count[ch.root]!]));
+  const poorIn = new Map<number, number>();
   for (const ch of choices) {
+    const taken = poorIn.get(ch.root) ?? 0;
+    if (taken >= p.maxPoorPerGood * goodIn.get(ch.root)!) continue;
     const target = cl.find(ch.root);
     const own = cl.find(ch.c);
     // Compatibility is re-checked against the grown cluster: a photo-mate may have joined first.
-    if (own !== target && cl.compatible(own, target, p.keepGroupsApart)) cl.union(own, target);
+    if (own !== target && cl.compatible(own, target, p.keepGroupsApart)) {
+      cl.union(own, target);
+      poorIn.set(ch.root, taken + 1);
+    }
   }
 }
 
 /** Canonical-index view of the caller's Knn: neighbours as canonical indices, self and strays dropped. */
 function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly number[], rank: Int32Array): (c: number) => Neighbour[] {
-  const cache = new Map<number, Neighbour[]>();
+  // Not cached: each face's list is read once or twice, and at 100k faces a cache costs ~150 MB.
   return (c) => {
-    let list = cache.get(c);
-    if (!list) {
-      list = [];
-      for (const e of knn(order[c]!)) {
-        if (!Number.isInteger(e.j) || e.j < 0 || e.j >= faces.length || e.j === order[c]) continue;
-        list.push({ j: rank[e.j]!, similarity: e.similarity });
-      }
-      list.sort((x, y) => y.similarity - x.similarity || x.j - y.j);
-      cache.set(c, list);
+    const list: Neighbour[] = [];
+    for (const e of knn(order[c]!)) {
+      if (!Number.isInteger(e.j) || e.j < 0 || e.j >= faces.length || e.j === order[c]) continue;
+      list.push({ j: rank[e.j]!, similarity: e.similarity });
     }
-    return list;
+    return list.sort((x, y) => y.similarity - x.similarity || x.j - y.j);
   };
 }
 
@@ -580,6 +671,9 @@ interface Target {
   photos: Set<number>;
   /** New faces (positions) it has taken in this batch. */
   added: number[];
+  /** Good and poor faces it holds, for maxPoorPerGood. */
+  good: number;
+  poor: number;
 }
 
 /**
@@ -590,9 +684,10 @@ interface Target {
  *    threshold, as the full agglomeration would have merged them;
  * 4. poor faces join the best of the people and new groups near them (`join`, `joinMargin`).
  * Decisions are made against the people as given and applied best-first, so the outcome does not
- * depend on face order. `knn` gives neighbours among `faces` only (positions in `faces`). Pass
- * as `faces` the new faces plus any faces no person holds yet: an earlier singleton may now
- * have company.
+ * depend on face order. `knn` gives neighbours among `faces` only (positions in `faces`).
+ * Pass as `faces` the new faces plus the unassigned faces among their nearest neighbours (an
+ * earlier singleton may now have company). Not every unassigned face: in an LFW-like library
+ * that is ~40 % of all faces, i.e. a re-cluster. `people` need only hold the candidates.
  */
 export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, people: readonly PersonSummary[], opts: IncrementalOptions = {}): IncrementalResult {
   const p: ClusterParams = { ...DEFAULT_PARAMS, ...stripUndefined(opts) };
@@ -609,11 +704,18 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
   for (const g of opts.mustLink ?? []) for (const i of g) mustLinked[i] = 1;
   const founder = (i: number) => faces[i]!.good || mustLinked[i] === 1;
   const allKeys = people.map((q) => q.key);
-  const candidatesOf = (i: number) => opts.candidates?.(i) ?? allKeys;
+  const candidateCache = new Map<number, readonly number[]>();
+  /** Memoised: the caller's candidates typically run an HNSW search, and steps 1, 3 and 4 all ask. */
+  const candidatesOf = (i: number): readonly number[] => {
+    let c = candidateCache.get(i);
+    if (!c) candidateCache.set(i, (c = opts.candidates?.(i) ?? allKeys));
+    return c;
+  };
   const personTargets = new Map<number, Target>();
   const personTarget = (q: PersonSummary): Target => {
     let t = personTargets.get(q.key);
-    if (!t) personTargets.set(q.key, (t = { person: q, sum: q.sum, count: q.count, photos: new Set(q.photoIds), added: [] }));
+    // A person holds one face per photo, so its photos count its faces; the sum counts the good ones.
+    if (!t) personTargets.set(q.key, (t = { person: q, sum: q.sum, count: q.count, photos: new Set(q.photoIds), added: [], good: q.count, poor: Math.max(0, q.photoIds.size - q.count) }));
     return t;
   };
   /** Whether face i may go to target t (photo-mates, cannot-link with faces it already took, rejections). */
@@ -624,6 +726,8 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
   const take = (i: number, t: Target) => {
     t.photos.add(faces[i]!.photoId);
     t.added.push(i);
+    if (founder(i)) t.good++;
+    else t.poor++;
   };
   /** Best and runner-up similarity of `vector` (a sum over `count` faces) among targets, the best one fitting `ok`. */
   const rank = (vector: ArrayLike<number>, count: number, targets: Iterable<Target>, ok: (t: Target) => boolean) => {
@@ -686,7 +790,7 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
       }
       continue;
     }
-    const g: Target = { person: null, sum, count: members.length, photos: new Set(members.map((i) => faces[i]!.photoId)), added: [...members] };
+    const g: Target = { person: null, sum, count: members.length, photos: new Set(members.map((i) => faces[i]!.photoId)), added: [...members], good: members.length, poor: 0 };
     groupIndex.set(g, groups.length);
     groups.push(g);
     for (const i of members) placedIn.set(i, g);
@@ -707,7 +811,7 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
     if (hit.sim - runnerUp >= p.joinMargin) choices.push({ i, t: hit.t, sim: hit.sim });
   }
   for (const ch of choices.sort(byIdThenSim)) {
-    if (!fits(ch.i, ch.t)) continue;
+    if (!fits(ch.i, ch.t) || ch.t.poor >= p.maxPoorPerGood * ch.t.good) continue;
     take(ch.i, ch.t);
     placedIn.set(ch.i, ch.t);
   }

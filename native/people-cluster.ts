@@ -115,49 +115,78 @@ export class PeopleClusterer {
         }
       }
       people.pruneEmpty();
+      this.markClustered(index.modelId);
     });
     return this.summary('full', faces.length, newPeople, assigned, t0, index.modelId);
   }
 
-  /** Place faces no person holds yet, without touching anyone's existing faces. */
+  /**
+   * Place the faces added since the last clustering (and the unassigned faces near them)
+   * without touching anyone's existing faces. The first clustering, and the first after a
+   * model change, is a full one.
+   */
   incremental(index: FaceIndex): ClusterSummary {
+    if (this.store.meta('clustered_model') !== index.modelId) return this.full(index);
     const t0 = performance.now();
     const people = this.store.people;
     const { confirmedOf, rejected } = decisionsByKind(people.decisions());
-    const { faces } = loadFaces(this.store, index.modelId, new Set(confirmedOf.keys()));
     const holder = new Map(people.assignments().map((a) => [a.faceId, a.personId]));
-    const fresh = faces.filter((f) => !holder.has(f.id));
-    if (fresh.length === 0) return this.summary('incremental', 0, 0, 0, t0, index.modelId);
-
-    const members = new Map<number, ClusterFace[]>();
-    for (const f of faces) {
-      const p = holder.get(f.id);
-      if (p !== undefined) members.set(p, [...(members.get(p) ?? []), f]);
+    const toCluster = (f: FaceRow): ClusterFace => ({ id: f.id, photoId: f.photoId, vector: f.embedding, good: confirmedOf.has(f.id) || isGoodFace(f) });
+    const lastClustered = Number(this.store.meta('clustered_through_face') ?? 0);
+    const added = this.store.faces.facesAfter(index.modelId, lastClustered).filter((f) => !holder.has(f.id));
+    if (added.length === 0) {
+      this.markClustered(index.modelId);
+      return this.summary('incremental', 0, 0, 0, t0, index.modelId);
     }
-    const summaries = [...members].map(([key, list]) => summarisePerson(key, list));
-    const freshPos = new Map(fresh.map((f, i) => [f.id, i]));
-    const candidates = (i: number) =>
-      index.search(fresh[i]!.vector, DEFAULT_PARAMS.k).flatMap((h) => {
+    // Neighbours of the new faces: people they may join, and old unassigned faces they may now pair with.
+    const hitsOf = new Map(added.map((f) => [f.id, index.search(f.embedding, DEFAULT_PARAMS.k)]));
+    const fresh = new Map(added.map((f) => [f.id, toCluster(f)]));
+    for (const hits of hitsOf.values()) {
+      for (const h of hits) {
+        if (holder.has(h.faceId) || fresh.has(h.faceId)) continue;
+        const row = this.store.faces.get(h.faceId);
+        if (row) fresh.set(row.id, toCluster(row));
+      }
+    }
+    const faces = [...fresh.values()].sort((a, b) => a.id - b.id);
+    const candidateIds = (i: number) =>
+      (hitsOf.get(faces[i]!.id) ?? index.search(faces[i]!.vector, DEFAULT_PARAMS.k)).flatMap((h) => {
         const p = holder.get(h.faceId);
         return p === undefined ? [] : [p];
       });
+    const candidates = faces.map((_, i) => candidateIds(i));
+    const summaries = [...new Set(candidates.flat())].flatMap((personId) => {
+      const members = people.facesOf(personId).flatMap(({ faceId }) => {
+        const row = this.store.faces.get(faceId);
+        return row?.modelId === index.modelId ? [toCluster(row)] : [];
+      });
+      return members.length > 0 ? [summarisePerson(personId, members)] : [];
+    });
+    const pos = new Map(faces.map((f, i) => [f.id, i]));
     const cannotJoin = rejected.flatMap(([faceId, personId]) => {
-      const i = freshPos.get(faceId);
+      const i = pos.get(faceId);
       return i === undefined ? [] : [[i, personId] as [number, number]];
     });
-    const result = assignIncremental(fresh, localKnn(fresh, DEFAULT_PARAMS.k), summaries, { candidates, cannotJoin });
+    const result = assignIncremental(faces, localKnn(faces, DEFAULT_PARAMS.k), summaries, { candidates: (i) => candidates[i]!, cannotJoin });
 
     let newPeople = 0;
     this.store.transaction(() => {
-      for (const { face, person } of result.joins) people.assign(fresh[face]!.id, person, 'cluster');
+      for (const { face, person } of result.joins) people.assign(faces[face]!.id, person, 'cluster');
       for (const cluster of result.clusters) {
         const personId = people.create(null);
         newPeople++;
-        for (const i of cluster) people.assign(fresh[i]!.id, personId, 'cluster');
+        for (const i of cluster) people.assign(faces[i]!.id, personId, 'cluster');
       }
+      this.markClustered(index.modelId);
     });
     const assigned = result.joins.length + result.clusters.reduce((n, c) => n + c.length, 0);
-    return this.summary('incremental', fresh.length, newPeople, assigned, t0, index.modelId);
+    return this.summary('incremental', faces.length, newPeople, assigned, t0, index.modelId);
+  }
+
+  /** Remember how far clustering has got, so the next incremental run knows which faces are new. */
+  private markClustered(modelId: string): void {
+    this.store.setMeta('clustered_model', modelId);
+    this.store.setMeta('clustered_through_face', String(this.store.faces.maxId()));
   }
 
   /** The person whose confirmed faces are in this cluster (the most of them, if several). */

@@ -135,6 +135,30 @@ describe('people: clustering and decisions that stick', () => {
     assert.ok(face.hits.every((h) => h.personName === 'Sheldon'), 'a face finds its own person first');
   });
 
+  it('places faces of new photos with the people they show, leaving everyone else as they were', async () => {
+    const before = new Map(engine.store.people.assignments().map((a) => [a.faceId, a.personId]));
+    const leonard = engine.store.people.findByName('Leonard')!.id;
+    const sheldon = engine.store.people.findByName('Sheldon')!.id;
+    const counts = { leonard: (await facesOfPerson(leonard)).length, sheldon: (await facesOfPerson(sheldon)).length };
+    // bbt5: Raj, Penny, Sheldon, Leonard and Howard, clean-shaven (in bbt1 they are bearded, and
+    // Leonard stays unassigned there: his best match is 0.40, below any safe threshold).
+    copyFaces(library, ['groups/faceapi/bbt5.jpg']);
+    await api.startIndex();
+    await engine.idle();
+    const after = new Map(engine.store.people.assignments().map((a) => [a.faceId, a.personId]));
+    for (const [faceId, personId] of before) assert.equal(after.get(faceId), personId, `face ${faceId} stayed put`);
+    const photoId = engine.store.photos.get(join(library, 'groups', 'faceapi', 'bbt5.jpg'))!.id;
+    const placed = engine.store.views.photoFaces(photoId);
+    assert.equal(placed.length, 5);
+    assert.ok(placed.every((f) => f.personId !== null), 'every face joined someone');
+    assert.equal(new Set(placed.map((f) => f.personId)).size, 5, 'five different people');
+    const ofPerson = (id: number) => placed.filter((f) => f.personId === id).length;
+    assert.equal(ofPerson(leonard), 1, 'Leonard is recognised in the group photo');
+    assert.equal(ofPerson(sheldon), 1, 'Sheldon is recognised in the group photo');
+    assert.equal((await facesOfPerson(leonard)).length, counts.leonard + 1);
+    assert.equal((await facesOfPerson(sheldon)).length, counts.sheldon + 1);
+  });
+
   it('refuses bad requests with clear errors', async () => {
     await assert.rejects(engine.call('renamePerson', [1, '   ']), /a name cannot be empty/);
     await assert.rejects(engine.call('person', ['x']), /personId must be a non-negative integer/);

@@ -65,6 +65,8 @@ export class Faces {
   private readonly setEmbedding;
   private readonly photosWithOtherModel;
   private readonly ids;
+  private readonly after;
+  private readonly max;
 
   constructor(db: Db) {
     this.insert = db.prepare(
@@ -84,6 +86,9 @@ export class Faces {
       `SELECT DISTINCT photo_id AS photoId FROM faces WHERE model_id <> ?`,
     );
     this.ids = db.prepare<[string], { id: number }>(`SELECT id FROM faces WHERE model_id = ? ORDER BY id`);
+    this.after = db.prepare<[string, number], RawFace>(`SELECT ${COLUMNS} FROM faces WHERE model_id = ? AND id > ? ORDER BY id`);
+    // AUTOINCREMENT keeps the high-water mark in sqlite_sequence even after deletions.
+    this.max = db.prepare<[], { id: number | null }>(`SELECT seq AS id FROM sqlite_sequence WHERE name = 'faces'`);
   }
 
   /** Replace all faces of a photo (the photo was new or its content changed); returns the new ids. */
@@ -126,6 +131,16 @@ export class Faces {
   /** Every face embedded by `modelId`, by id. */
   *iterate(modelId: string): Generator<FaceRow> {
     for (const r of this.all.iterate(modelId)) yield toFace(r);
+  }
+
+  /** Faces of `modelId` with an id above `id` (added after it), by id. */
+  facesAfter(modelId: string, id: number): FaceRow[] {
+    return this.after.all(modelId, id).map(toFace);
+  }
+
+  /** The highest face id ever given (0 before the first face). */
+  maxId(): number {
+    return this.max.get()?.id ?? 0;
   }
 
   idsFor(modelId: string): number[] {

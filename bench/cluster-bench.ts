@@ -1,0 +1,272 @@
+/**
+ * @file `npm run bench:cluster -- [--db lfw.db] [--sizes 10000,100000]`: how clustering scales.
+ * For each library size it builds an HNSW index (hnswlib directly, the app's settings), times
+ * single queries (p50/p99), the kNN graph a full re-cluster needs, clusterFaces itself, and an
+ * incremental run that places a few new photos against the existing people. Faces are
+ * synthetic but shaped like real ones: with --db, the real embeddings (and quality flags and
+ * photo-mates) of an indexed library are replayed in independently rotated copies
+ * (a per-copy coordinate permutation and sign flip keeps every within-copy similarity and
+ * makes copies strangers), plus a little noise; without it, random identities with a
+ * long-tailed number of photos each. Nothing goes through SQLite.
+ */
+import { parseArgs } from 'node:util';
+import hnswlib from 'hnswlib-node';
+import { assignIncremental, clusterFaces, DEFAULT_PARAMS, isGoodFace, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/cluster.ts';
+import { Store } from '../native/store/index.ts';
+import { machine, machineLine, peakRssMiB, printJson, round } from './common.ts';
+
+const USAGE = `usage: npm run bench:cluster -- [--db FILE] [--sizes 10000,100000] [--new-photos 20] [--queries 1000]
+
+  --db FILE        replay this library's embeddings (e.g. an indexed lfw-dev); default: random identities
+  --sizes LIST     library sizes in faces (default 10000,100000)
+  --new-photos N   photos added in the incremental run (default 20)
+  --queries N      single HNSW queries timed for p50/p99 (default 1000)`;
+
+// The app's index settings (native/ann.ts), so latencies mean the same thing.
+const M = 16;
+const EF_CONSTRUCTION = 200;
+const EF_SEARCH = 64;
+/** Noise added to each replayed embedding, as a norm relative to the unit vector. */
+const NOISE = 0.2;
+
+/** Small seeded PRNG (mulberry32): the synthetic library is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
+function normaliseInPlace(v: Float32Array): void {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  const n = Math.sqrt(s) || 1;
+  for (let i = 0; i < v.length; i++) v[i]! /= n;
+}
+
+interface Source {
+  dim: number;
+  vectors: Float32Array[];
+  photoIds: number[];
+  good: boolean[];
+}
+
+function loadSource(dbPath: string): Source {
+  const store = new Store(dbPath);
+  const [top] = store.faces.modelCounts();
+  if (!top) throw new Error(`${dbPath} holds no faces`);
+  const src: Source = { dim: 0, vectors: [], photoIds: [], good: [] };
+  for (const f of store.faces.iterate(top.modelId)) {
+    src.vectors.push(f.embedding);
+    src.photoIds.push(f.photoId);
+    src.good.push(isGoodFace(f));
+  }
+  store.close();
+  src.dim = src.vectors[0]!.length;
+  return src;
+}
+
+/** Random identities: people with 1 + ⌊Pareto⌋ photos (a long tail like a real library), one face per photo. */
+function randomSource(n: number, dim: number, rand: () => number): Source {
+  const src: Source = { dim, vectors: [], photoIds: [], good: [] };
+  let photo = 0;
+  while (src.vectors.length < n) {
+    const centre = new Float32Array(dim).map(() => gaussian(rand));
+    normaliseInPlace(centre);
+    const photos = Math.min(500, 1 + Math.floor(1 / Math.pow(1 - rand(), 1.2) - 1));
+    for (let p = 0; p < photos && src.vectors.length < n; p++) {
+      // Noise of norm ~0.8 puts same-person similarity near 0.6, as the real models do.
+      const v = centre.map((c) => c + (0.8 / Math.sqrt(dim)) * gaussian(rand));
+      normaliseInPlace(v);
+      src.vectors.push(v);
+      src.photoIds.push(photo++);
+      src.good.push(rand() > 0.1);
+    }
+  }
+  return src;
+}
+
+/** The synthetic library: face i replays source face i mod R in copy ⌊i / R⌋. */
+class Library {
+  readonly data: Float32Array;
+  readonly faces: ClusterFace[] = [];
+  constructor(src: Source, n: number, rand: () => number) {
+    const { dim } = src;
+    const R = src.vectors.length;
+    this.data = new Float32Array(n * dim);
+    const copies = Math.ceil(n / R);
+    const perms: Int32Array[] = [];
+    const signs: Float32Array[] = [];
+    for (let c = 0; c < copies; c++) {
+      const perm = Int32Array.from({ length: dim }, (_, i) => i);
+      for (let i = dim - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      perms.push(perm);
+      signs.push(Float32Array.from({ length: dim }, () => (c === 0 ? 1 : rand() < 0.5 ? -1 : 1)));
+    }
+    const sigma = NOISE / Math.sqrt(dim);
+    for (let i = 0; i < n; i++) {
+      const r = i % R, c = Math.floor(i / R);
+      const v = this.data.subarray(i * dim, (i + 1) * dim);
+      const s = src.vectors[r]!, perm = perms[c]!, sign = signs[c]!;
+      for (let d = 0; d < dim; d++) v[d] = sign[d]! * s[perm[d]!]! + sigma * gaussian(rand);
+      normaliseInPlace(v);
+      this.faces.push({ id: i + 1, photoId: c * 10_000_000 + src.photoIds[r]!, vector: v, good: src.good[r]! });
+    }
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface SizeResult {
+  faces: number;
+  libraryFaces: number;
+  newFaces: number;
+  hnswBuildSec: number;
+  queryMs: { p50: number; p99: number };
+  knnGraphSec: number;
+  clusterSec: number;
+  fullReclusterSec: number;
+  people: number;
+  unassigned: number;
+  incremental: { addSec: number; searchSec: number; summariesSec: number; assignSec: number; totalSec: number; fresh: number; joined: number; newPeople: number };
+  peakRssMiB: number;
+}
+
+function runSize(src: Source, n: number, newPhotos: number, queries: number): SizeResult {
+  const rand = prng(n);
+  const lib = new Library(src, n, rand);
+  const { dim } = src;
+  const k = DEFAULT_PARAMS.k;
+  // Hold out `newPhotos` random photos: the library is everything else, those photos arrive later.
+  const photos = [...new Set(lib.faces.map((f) => f.photoId))];
+  const held = new Set<number>();
+  while (held.size < Math.min(newPhotos, photos.length - 1)) held.add(photos[Math.floor(rand() * photos.length)]!);
+  const base = lib.faces.filter((f) => !held.has(f.photoId));
+  const fresh = lib.faces.filter((f) => held.has(f.photoId));
+
+  let t = performance.now();
+  const index = new hnswlib.HierarchicalNSW('cosine', dim);
+  index.initIndex({ maxElements: n, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: 100 });
+  index.setEf(EF_SEARCH);
+  base.forEach((f, i) => index.addPoint(Array.from(f.vector), i));
+  const hnswBuildSec = (performance.now() - t) / 1000;
+
+  const lat: number[] = [];
+  for (let q = 0; q < queries; q++) {
+    const f = base[Math.floor(rand() * base.length)]!;
+    const v = Array.from(f.vector);
+    const t0 = performance.now();
+    index.searchKnn(v, k + 1);
+    lat.push(performance.now() - t0);
+  }
+  lat.sort((a, b) => a - b);
+
+  // Full re-cluster: the kNN graph (one query per face), then clusterFaces.
+  t = performance.now();
+  const lists: Neighbour[][] = base.map((f, i) => {
+    const res = index.searchKnn(Array.from(f.vector), k + 1);
+    return res.neighbors.flatMap((j, r) => (j === i ? [] : [{ j, similarity: 1 - res.distances[r]! }]));
+  });
+  const knnGraphSec = (performance.now() - t) / 1000;
+  t = performance.now();
+  const full = clusterFaces(base, (i) => lists[i]!);
+  const clusterSec = (performance.now() - t) / 1000;
+
+  // Incremental: the new photos' faces enter the index; they and the unassigned faces near them
+  // are placed against the people the full run found.
+  const personOf = new Int32Array(base.length).fill(-1);
+  full.clusters.forEach((m, key) => m.forEach((i) => (personOf[i] = key)));
+  const t1 = performance.now();
+  fresh.forEach((f, r) => index.addPoint(Array.from(f.vector), base.length + r));
+  const addSec = (performance.now() - t1) / 1000;
+  t = performance.now();
+  const hits = fresh.map((f) => index.searchKnn(Array.from(f.vector), k + 1));
+  const nearUnassigned = new Set<number>();
+  for (const h of hits) for (const j of h.neighbors) if (j < base.length && personOf[j] === -1) nearUnassigned.add(j);
+  const batch = [...fresh, ...[...nearUnassigned].map((j) => base[j]!)];
+  const batchLabels = [...fresh.map((_, r) => base.length + r), ...nearUnassigned];
+  const local = new Map(batchLabels.map((label, b) => [label, b]));
+  const batchHits = batch.map((f, b) => (b < fresh.length ? hits[b]! : index.searchKnn(Array.from(f.vector), k + 1)));
+  const knn: Knn = (b) => batchHits[b]!.neighbors.flatMap((label, r) => (local.has(label) && local.get(label) !== b ? [{ j: local.get(label)!, similarity: 1 - batchHits[b]!.distances[r]! }] : []));
+  const candidates = (b: number) => batchHits[b]!.neighbors.flatMap((label) => (label < base.length && personOf[label]! >= 0 ? [personOf[label]!] : []));
+  const searchSec = (performance.now() - t) / 1000;
+  t = performance.now();
+  const touched = new Set<number>();
+  for (let b = 0; b < batch.length; b++) for (const key of candidates(b)) touched.add(key);
+  // Only the people a new face could join need a summary; keep them cached in an app.
+  const people = [...touched].map((key) => summarisePerson(key, full.clusters[key]!.map((i) => base[i]!)));
+  const summariesSec = (performance.now() - t) / 1000;
+  t = performance.now();
+  const inc = assignIncremental(batch, knn, people, { candidates });
+  const assignSec = (performance.now() - t) / 1000;
+
+  return {
+    faces: n,
+    libraryFaces: base.length,
+    newFaces: fresh.length,
+    hnswBuildSec: round(hnswBuildSec, 2),
+    queryMs: { p50: round(percentile(lat, 50), 3), p99: round(percentile(lat, 99), 3) },
+    knnGraphSec: round(knnGraphSec, 2),
+    clusterSec: round(clusterSec, 2),
+    fullReclusterSec: round(knnGraphSec + clusterSec, 2),
+    people: full.clusters.length,
+    unassigned: full.unassigned.length,
+    incremental: {
+      addSec: round(addSec, 3),
+      searchSec: round(searchSec, 3),
+      summariesSec: round(summariesSec, 3),
+      assignSec: round(assignSec, 3),
+      totalSec: round((performance.now() - t1) / 1000, 3),
+      fresh: batch.length,
+      joined: inc.joins.length,
+      newPeople: inc.clusters.length,
+    },
+    peakRssMiB: peakRssMiB(),
+  };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: { db: { type: 'string' }, sizes: { type: 'string' }, 'new-photos': { type: 'string' }, queries: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const sizes = (values.sizes ?? '10000,100000').split(',').map(Number);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 100)) throw new Error(`--sizes must list integers ≥ 100 (got ${values.sizes})`);
+  const newPhotos = Number(values['new-photos'] ?? 20);
+  const queries = Number(values.queries ?? 1000);
+  console.log(machineLine(machine()));
+  const src = values.db ? loadSource(values.db) : randomSource(Math.max(...sizes), 512, prng(1));
+  console.log(`source: ${values.db ? `${values.db} (${src.vectors.length} real faces, ${src.dim}-d, replayed in rotated copies + noise ${NOISE})` : `random identities, ${src.dim}-d`}`);
+  console.log(`HNSW M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF_SEARCH}; k=${DEFAULT_PARAMS.k}; params ${JSON.stringify(DEFAULT_PARAMS)}\n`);
+  const results: SizeResult[] = [];
+  for (const n of sizes) {
+    const r = runSize(src, n, newPhotos, queries);
+    results.push(r);
+    const i = r.incremental;
+    console.log(`${n} faces: HNSW build ${r.hnswBuildSec} s; query p50 ${r.queryMs.p50} ms, p99 ${r.queryMs.p99} ms`);
+    console.log(`  full re-cluster ${r.fullReclusterSec} s = kNN graph ${r.knnGraphSec} s + clusterFaces ${r.clusterSec} s → ${r.people} people, ${r.unassigned} unassigned`);
+    console.log(
+      `  incremental (${newPhotos} photos, ${r.newFaces} faces + ${i.fresh - r.newFaces} unassigned neighbours): ${i.totalSec} s = add ${i.addSec} + search ${i.searchSec} + summaries ${i.summariesSec} + assign ${i.assignSec} → ${i.joined} joined, ${i.newPeople} new people`,
+    );
+    console.log(`  peak RSS so far ${r.peakRssMiB} MiB\n`);
+  }
+  printJson({ bench: 'cluster', machine: machine(), source: values.db ?? 'random', results });
+}
+
+main();
