@@ -64,12 +64,17 @@ export class Naming {
       if (!s || faceIds.some((f) => declined.has(`${f}:${s.personId}`))) continue;
       out.push({ key: `person:${p.id}`, kind: 'person', personId: p.id, faceIds, suggestedPersonId: s.personId, suggestedName: nameOf.get(s.personId)!, confidence: s.confidence });
     }
-    for (const face of this.store.views.unassignedFaces(this.modelId, 0, Number.MAX_SAFE_INTEGER).faces) {
-      const v = vectorOf(face.id);
-      const s = v && namer.suggest(v);
-      if (!s || declined.has(`${face.id}:${s.personId}`)) continue;
-      out.push({ key: `face:${face.id}`, kind: 'face', personId: null, faceIds: [face.id], suggestedPersonId: s.personId, suggestedName: nameOf.get(s.personId)!, confidence: s.confidence });
-    }
+    const unassigned = this.store.views
+      .unassignedFaces(this.modelId, 0, Number.MAX_SAFE_INTEGER)
+      .faces.flatMap((face) => {
+        const v = vectorOf(face.id);
+        return v ? [{ id: face.id, v }] : [];
+      });
+    namer.suggestMany(unassigned.map((u) => u.v)).forEach((s, i) => {
+      const faceId = unassigned[i]!.id;
+      if (!s || declined.has(`${faceId}:${s.personId}`)) return;
+      out.push({ key: `face:${faceId}`, kind: 'face', personId: null, faceIds: [faceId], suggestedPersonId: s.personId, suggestedName: nameOf.get(s.personId)!, confidence: s.confidence });
+    });
     out.sort((a, b) => b.confidence - a.confidence || a.key.localeCompare(b.key));
     return (this.cached = out);
   }
