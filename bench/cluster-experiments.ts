@@ -13,6 +13,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FaceIndex } from '../native/ann.ts';
+import { labelledFaces, type LabelledFace } from './labels.ts';
 import { assignIncremental, attachPoorFaces, clusterFaces, summarisePerson, DEFAULT_GATE, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type ClusterParams, type ClusterResult, type Knn, type Neighbour, type QualityGate } from '../native/cluster.ts';
 import { clusterScores, labelsFromClusters, type ClusterScores } from '../native/cluster-metrics.ts';
 import { Store, type FaceRow } from '../native/store/index.ts';
@@ -29,13 +30,7 @@ const MIN_PRECISION = 0.995;
 /** Neighbours fetched once per face; every experiment reads a prefix of this list. */
 const FETCH_K = 64;
 
-export interface Face {
-  row: FaceRow;
-  /** Identity of the labelled (centre) face; null for background faces. */
-  label: string | null;
-  /** Name of the photo's folder: decides the split. */
-  folder: string;
-}
+export type Face = LabelledFace;
 
 export interface Split {
   name: string;
@@ -51,27 +46,9 @@ export interface Split {
 /** Faces of an lfw-dev library with their labels (centre face rule) and a full kNN list each. */
 export function loadLfw(dbPath: string): { faces: Face[]; neighbours: Neighbour[][]; modelId: string; knnMs: number } {
   const store = new Store(dbPath);
-  const [top] = store.faces.modelCounts();
-  if (!top) throw new Error(`${dbPath} holds no faces`);
-  const modelId = top.modelId;
-  const rows = [...store.faces.iterate(modelId)];
+  const { faces, modelId } = labelledFaces(store);
+  const rows = faces.map((f) => f.row);
   const dim = rows[0]!.embedding.length;
-  const photos = new Map(store.photos.list().map((p) => [p.id, p]));
-  const byPhoto = new Map<number, FaceRow[]>();
-  for (const r of rows) byPhoto.set(r.photoId, [...(byPhoto.get(r.photoId) ?? []), r]);
-  const labelled = new Set<number>();
-  for (const [photoId, list] of byPhoto) {
-    const photo = photos.get(photoId)!;
-    const cx = (photo.width ?? 250) / 2, cy = (photo.height ?? 250) / 2;
-    const covering = list.filter((f) => f.box.x1 <= cx && cx <= f.box.x2 && f.box.y1 <= cy && cy <= f.box.y2);
-    const area = (f: FaceRow) => (f.box.x2 - f.box.x1) * (f.box.y2 - f.box.y1);
-    const centre = covering.sort((a, b) => area(b) - area(a) || a.id - b.id)[0];
-    if (centre) labelled.add(centre.id);
-  }
-  const faces = rows.map((row) => {
-    const folder = basename(dirname(photos.get(row.photoId)!.path));
-    return { row, folder, label: labelled.has(row.id) ? folder : null };
-  });
   const index = FaceIndex.open(store, modelId, dim);
   const pos = new Map(rows.map((r, i) => [r.id, i]));
   const t0 = performance.now();

@@ -36,24 +36,19 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import hnswlib from 'hnswlib-node';
+import { knnAmong } from '../native/ann.ts';
 import { CONFIDENCE, MARGIN_WEIGHT, NAMER_C, NAMER_LOSS, SUGGEST_GATE, trainNamer, type NamedExample, type Namer } from '../native/classify.ts';
 import { clusterFaces, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type Knn } from '../native/cluster.ts';
-import { Store, type FaceRow } from '../native/store/index.ts';
+import { Store } from '../native/store/index.ts';
 import { machine, machineLine } from './common.ts';
+import { labelledFaces, type LabelledFace } from './labels.ts';
 
 /** Confirmed faces per named person in the five-shot protocol. */
 export const NAMED_FACES = 5;
 /** Correct-accept levels the curve is read at. */
 export const ACCEPT_LEVELS = [0.99, 0.95] as const;
 
-export interface LabelledFace {
-  row: FaceRow;
-  /** Identity of the labelled (centre) face; null for background faces. */
-  label: string | null;
-  /** The photo's folder: decides the half. */
-  folder: string;
-}
+export type { LabelledFace };
 
 export type Half = 'tuning' | 'heldout';
 /** People A–D tune, E–H are held out (the clustering benchmark's split). */
@@ -183,29 +178,7 @@ function hash(s: string): number {
 }
 
 /** Every face of the library's main model, labelled by the centre rule. */
-export function loadLabelledFaces(store: Store): { faces: LabelledFace[]; modelId: string } {
-  const [top] = store.faces.modelCounts();
-  if (!top) throw new Error(`${store.path} holds no faces`);
-  const rows = [...store.faces.iterate(top.modelId)];
-  const photos = new Map(store.photos.list().map((p) => [p.id, p]));
-  const byPhoto = new Map<number, FaceRow[]>();
-  for (const r of rows) byPhoto.set(r.photoId, [...(byPhoto.get(r.photoId) ?? []), r]);
-  const labelled = new Set<number>();
-  for (const [photoId, list] of byPhoto) {
-    const photo = photos.get(photoId)!;
-    const cx = (photo.width ?? 250) / 2, cy = (photo.height ?? 250) / 2;
-    const area = (f: FaceRow) => (f.box.x2 - f.box.x1) * (f.box.y2 - f.box.y1);
-    const centre = list
-      .filter((f) => f.box.x1 <= cx && cx <= f.box.x2 && f.box.y1 <= cy && cy <= f.box.y2)
-      .sort((a, b) => area(b) - area(a) || a.id - b.id)[0];
-    if (centre) labelled.add(centre.id);
-  }
-  const faces = rows.map((row) => {
-    const folder = photos.get(row.photoId)!.path.split(/[\\/]/).at(-2)!;
-    return { row, folder, label: labelled.has(row.id) ? folder : null };
-  });
-  return { faces, modelId: top.modelId };
-}
+export const loadLabelledFaces = labelledFaces;
 
 /** Labelled faces by identity, each list by face id. */
 function byLabel(faces: readonly LabelledFace[]): Map<string, LabelledFace[]> {
@@ -238,23 +211,14 @@ function fiveShotWorld(faces: readonly LabelledFace[], round: number): World {
   return world;
 }
 
-/** kNN among `faces` from an in-memory HNSW (as native/people-cluster.ts does for new faces). */
-function knnOf(faces: readonly ClusterFace[], k: number): Knn {
-  const index = new hnswlib.HierarchicalNSW('cosine', faces[0]!.vector.length);
-  index.initIndex({ maxElements: faces.length, m: 16, efConstruction: 200, randomSeed: 100 });
-  index.setEf(Math.max(64, k * 2));
-  faces.forEach((f, i) => index.addPoint(Array.from(f.vector), i));
-  const lists = faces.map((f, i) => {
-    const res = index.searchKnn(Array.from(f.vector), Math.min(k + 1, faces.length));
-    return res.neighbors.flatMap((j, r) => (j === i ? [] : [{ j, similarity: 1 - res.distances[r]! }]));
-  });
-  return (i) => lists[i]!;
-}
+
+/** kNN among `faces` (positions into it). */
+const knnAmongFaces = (faces: readonly ClusterFace[], k: number): Knn => knnAmong(faces.map((f) => f.vector), k);
 
 /** Cluster id per face id for one half, clustered the way the app does. */
 export function clusterHalf(faces: readonly LabelledFace[]): Map<number, number> {
   const cf: ClusterFace[] = faces.map((f) => ({ id: f.row.id, photoId: f.row.photoId, vector: f.row.embedding, good: isGoodFace(f.row) }));
-  const result = clusterFaces(cf, knnOf(cf, DEFAULT_PARAMS.k));
+  const result = clusterFaces(cf, knnAmongFaces(cf, DEFAULT_PARAMS.k));
   const out = new Map<number, number>();
   result.clusters.forEach((members, c) => {
     for (const i of members) out.set(cf[i]!.id, c);

@@ -15,7 +15,6 @@ import { readTflite, type Activation, type TfliteModel, type TfliteOperator, typ
 const { onnx } = onnxPkg;
 
 const FLOAT = 1;
-const INT64 = 7;
 
 /** Elementwise ops that map one-to-one (TFLite broadcasting semantics equal ONNX's for these). */
 const BINARY: Record<string, string> = { ADD: 'Add', SUB: 'Sub', MUL: 'Mul' };

@@ -138,3 +138,21 @@ export class FaceIndex {
     renameSync(`${this.path}.json.tmp`, `${this.path}.json`);
   }
 }
+
+/**
+ * Nearest neighbours among `vectors` only (positions into it, self excluded), from a throwaway
+ * in-memory HNSW: for small sets, such as the faces added since the last clustering.
+ */
+export function knnAmong(vectors: readonly Float32Array[], k: number): (i: number) => Array<{ j: number; similarity: number }> {
+  if (vectors.length === 0) return () => [];
+  const index = new HierarchicalNSW('cosine', vectors[0]!.length);
+  index.initIndex({ maxElements: vectors.length, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: 100 });
+  index.setEf(Math.max(EF_SEARCH, k * 2));
+  vectors.forEach((v, i) => index.addPoint(Array.from(v), i));
+  const n = Math.min(k + 1, vectors.length);
+  const lists = vectors.map((v, i) => {
+    const res = index.searchKnn(Array.from(v), n);
+    return res.neighbors.flatMap((j, r) => (j === i ? [] : [{ j, similarity: 1 - res.distances[r]! }]));
+  });
+  return (i) => lists[i]!;
+}

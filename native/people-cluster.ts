@@ -4,8 +4,7 @@
  * person ids (and so the names) of the faces they mostly held before. Runs in full (every
  * face re-clustered) or incrementally (only faces no person holds yet).
  */
-import hnswlib from 'hnswlib-node';
-import { FaceIndex } from './ann.ts';
+import { FaceIndex, knnAmong } from './ann.ts';
 import {
   assignIncremental,
   clusterFaces,
@@ -14,7 +13,6 @@ import {
   knnFromSearch,
   summarisePerson,
   type ClusterFace,
-  type Knn,
 } from './cluster.ts';
 import type { Decision, FaceRow, Store } from './store/index.ts';
 
@@ -47,20 +45,6 @@ function decisionsByKind(decisions: Decision[]) {
     else rejected.push([d.faceId, d.personId]);
   }
   return { confirmedOf, rejected };
-}
-
-/** kNN among `faces` only, from a throwaway in-memory HNSW (new faces are few and change each run). */
-function localKnn(faces: readonly ClusterFace[], k: number): Knn {
-  if (faces.length === 0) return () => [];
-  const index = new hnswlib.HierarchicalNSW('cosine', faces[0]!.vector.length);
-  index.initIndex({ maxElements: faces.length, m: 16, efConstruction: 200, randomSeed: 100 });
-  index.setEf(Math.max(64, k * 2));
-  faces.forEach((f, i) => index.addPoint(Array.from(f.vector), i));
-  const n = Math.min(k + 1, faces.length);
-  return (i) => {
-    const res = index.searchKnn(Array.from(faces[i]!.vector), n);
-    return res.neighbors.flatMap((j, r) => (j === i ? [] : [{ j, similarity: 1 - res.distances[r]! }]));
-  };
 }
 
 export class PeopleClusterer {
@@ -167,7 +151,7 @@ export class PeopleClusterer {
       const i = pos.get(faceId);
       return i === undefined ? [] : [[i, personId] as [number, number]];
     });
-    const result = assignIncremental(faces, localKnn(faces, DEFAULT_PARAMS.k), summaries, { candidates: (i) => candidates[i]!, cannotJoin });
+    const result = assignIncremental(faces, knnAmong(faces.map((f) => f.vector), DEFAULT_PARAMS.k), summaries, { candidates: (i) => candidates[i]!, cannotJoin });
 
     let newPeople = 0;
     this.store.transaction(() => {

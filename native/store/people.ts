@@ -61,7 +61,7 @@ const IN_JSON = (col: string) => `${col} IN (SELECT value FROM json_each(?))`;
 export class People {
   private readonly s;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.s = {
       summaries: db.prepare<[], RawPerson & { faceCount: number; displayFaceId: number | null }>(
         `SELECT p.id, p.name, p.hidden, p.cover_face_id AS coverFaceId, p.merged_into AS mergedInto,
