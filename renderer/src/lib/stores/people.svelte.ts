@@ -5,6 +5,7 @@
  */
 import { api, kith, type OpResult, type PersonCard } from '../api/client.ts';
 import { toasts } from './toasts.svelte.ts';
+import { newestWins } from '../newest-wins.ts';
 
 /** Where faces go: an existing person, or a new one with this name. */
 export type PersonChoice = { personId: number; name: string | null } | { newName: string };
@@ -18,25 +19,23 @@ class People {
   visible = $derived(this.showHidden ? this.list : this.list.filter((p) => !p.hidden));
   hiddenCount = $derived(this.list.filter((p) => p.hidden).length);
   named = $derived(this.list.filter((p) => p.name !== null));
-  private seq = 0;
+  private readonly read = newestWins();
 
   constructor() {
     kith.on('changed', () => void this.refresh());
   }
 
   async refresh(): Promise<void> {
-    const mine = ++this.seq;
-    try {
-      const list = await api.people(true);
-      if (mine !== this.seq) return; // a newer refresh overtook this one
-      this.list = list;
-      this.loadError = null;
-    } catch (err) {
-      if (mine === this.seq) this.loadError = (err as Error).message;
-    } finally {
-      if (mine === this.seq) this.loaded = true;
-    }
+    await this.read(() => api.people(true), {
+      value: (v) => {
+        this.list = v;
+        this.loadError = null;
+      },
+      error: (message) => (this.loadError = message),
+      settled: () => (this.loaded = true),
+    });
   }
+
 
   byId(id: number): PersonCard | undefined {
     return this.list.find((p) => p.id === id);

@@ -5,6 +5,7 @@
 import { api, kith, type Suggestion } from '../api/client.ts';
 import { people } from './people.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
+import { newestWins } from '../newest-wins.ts';
 
 /** Suggestions at or above this confidence can be accepted all at once. */
 export const HIGH_CONFIDENCE = 0.9;
@@ -19,25 +20,23 @@ class Suggestions {
   queue = $derived(this.all.filter((s) => !this.skipped.includes(s.key)));
   current = $derived(this.queue[0] ?? null);
   highConfidence = $derived(this.all.filter((s) => s.confidence >= HIGH_CONFIDENCE));
-  private seq = 0;
+  private readonly read = newestWins();
 
   constructor() {
     kith.on('changed', () => void this.refresh());
   }
 
   async refresh(): Promise<void> {
-    const mine = ++this.seq;
-    try {
-      const all = await api.suggestions();
-      if (mine !== this.seq) return;
-      this.all = all;
-      this.loadError = null;
-    } catch (err) {
-      if (mine === this.seq) this.loadError = (err as Error).message;
-    } finally {
-      if (mine === this.seq) this.loaded = true;
-    }
+    await this.read(() => api.suggestions(), {
+      value: (v) => {
+        this.all = v;
+        this.loadError = null;
+      },
+      error: (message) => (this.loadError = message),
+      settled: () => (this.loaded = true),
+    });
   }
+
 
   private async decide(s: Suggestion, accept: boolean): Promise<void> {
     if (this.busy) return;
