@@ -144,7 +144,8 @@ export class KithEngine implements ApiHandler {
   /** Typed client over `call`, for in-process callers (CLI, tests). */
   client(): { [M in ApiMethod]: (...args: Parameters<KithApiSpec[M]>) => Promise<ReturnType<KithApiSpec[M]>> } {
     return new Proxy({} as never, {
-      get: (_t, method: string) => (...args: unknown[]) => this.call(method as ApiMethod, args),
+      // Not thenable: `await engine.client()` must not mistake the client for a promise.
+      get: (_t, method: string) => (method === 'then' ? undefined : (...args: unknown[]) => this.call(method as ApiMethod, args)),
     });
   }
 
