@@ -546,6 +546,8 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await go('#/people');
     await page.getByTestId('people-grid').waitFor();
     await page.locator('h1').click(); // focus on the page, not in a text field
+    // Let the previous step's toast expire first, so the toast checked below can only be the undo's.
+    await page.getByTestId('toast-message').first().waitFor({ state: 'detached', timeout: 20_000 });
     await page.keyboard.press('Control+z');
     await assertText(toast(), `Undid: ${lastLabel}`);
     await shot(page, '11-undo');
