@@ -63,17 +63,13 @@ export class PeopleClusterer {
       const i = pos.get(faceId);
       if (i !== undefined) groups.set(personId, [...(groups.get(personId) ?? []), i]);
     }
-    const cannotLink: Array<[number, number]> = [];
-    for (const [faceId, personId] of rejected) {
-      const i = pos.get(faceId);
-      if (i !== undefined) for (const j of groups.get(personId) ?? []) cannotLink.push([i, j]);
-    }
+    const previous = new Map(people.assignments().map((a) => [a.faceId, people.resolve(a.personId) ?? a.personId]));
+    const cannotLink = this.cannotLinks(pos, rejected, groups, previous);
     const result = clusterFaces(faces, knnFromSearch(faces, (v, k) => index.search(v, k), DEFAULT_PARAMS.k + 8), {
       mustLink: [...groups.values()],
       cannotLink,
     });
 
-    const previous = new Map(people.assignments().map((a) => [a.faceId, people.resolve(a.personId) ?? a.personId]));
     const rejectedSet = new Set(rejected.map(([f, p]) => `${f}:${p}`));
     let newPeople = 0;
     let assigned = 0;
@@ -151,7 +147,23 @@ export class PeopleClusterer {
       const i = pos.get(faceId);
       return i === undefined ? [] : [[i, personId] as [number, number]];
     });
-    const result = assignIncremental(faces, knnAmong(faces.map((f) => f.vector), DEFAULT_PARAMS.k), summaries, { candidates: (i) => candidates[i]!, cannotJoin });
+    // Faces the user put apart: a new face never joins its partner's person, nor its partner's new group.
+    const cannotLink: Array<[number, number]> = [];
+    for (const [a, b] of people.apartPairs()) {
+      for (const [x, y] of [[a, b], [b, a]] as const) {
+        const i = pos.get(x);
+        if (i === undefined) continue;
+        const j = pos.get(y);
+        const holderOfY = holder.get(y);
+        if (j !== undefined && x < y) cannotLink.push([i, j]);
+        else if (holderOfY !== undefined) cannotJoin.push([i, holderOfY]);
+      }
+    }
+    const result = assignIncremental(faces, knnAmong(faces.map((f) => f.vector), DEFAULT_PARAMS.k), summaries, {
+      candidates: (i) => candidates[i]!,
+      cannotJoin,
+      cannotLink,
+    });
 
     let newPeople = 0;
     this.store.transaction(() => {
@@ -165,6 +177,35 @@ export class PeopleClusterer {
     });
     const assigned = result.joins.length + result.clusters.reduce((n, c) => n + c.length, 0);
     return this.summary('incremental', faces.length, newPeople, assigned, t0, index.modelId);
+  }
+
+  /**
+   * Pairs of face positions that may never share a cluster: faces the user put apart, and a
+   * rejected face with the faces its person holds (confirmed, or as the clustering left them).
+   */
+  private cannotLinks(
+    pos: ReadonlyMap<number, number>,
+    rejected: ReadonlyArray<[number, number]>,
+    groups: ReadonlyMap<number, number[]>,
+    previous: ReadonlyMap<number, number>,
+  ): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (const [a, b] of this.store.people.apartPairs()) {
+      const i = pos.get(a);
+      const j = pos.get(b);
+      if (i !== undefined && j !== undefined) out.push([i, j]);
+    }
+    const heldBy = new Map<number, number[]>();
+    for (const [faceId, personId] of previous) {
+      const j = pos.get(faceId);
+      if (j !== undefined) heldBy.set(personId, [...(heldBy.get(personId) ?? []), j]);
+    }
+    for (const [faceId, personId] of rejected) {
+      const i = pos.get(faceId);
+      if (i === undefined) continue;
+      for (const j of new Set([...(groups.get(personId) ?? []), ...(heldBy.get(personId) ?? [])])) if (j !== i) out.push([i, j]);
+    }
+    return out;
   }
 
   /** Remember how far clustering has got, so the next incremental run knows which faces are new. */

@@ -53,9 +53,39 @@ export class PeopleService {
   }
 
   private confirmAll(personId: number): void {
-    for (const f of this.store.people.facesOf(personId)) {
-      this.store.people.decide(f.faceId, personId, 'confirm');
-      this.store.people.assign(f.faceId, personId, 'user');
+    const faces = this.store.people.facesOf(personId).map((f) => f.faceId);
+    this.store.people.allowTogether(faces, faces);
+    for (const faceId of faces) {
+      this.store.people.decide(faceId, personId, 'confirm');
+      this.store.people.assign(faceId, personId, 'user');
+    }
+  }
+
+  /**
+   * The user puts `faceIds` into `personId` (a move, or "yes, this is them"). They are confirmed
+   * there and may share it with its faces from now on. A face taken from another person is
+   * rejected by that person and kept apart from the faces it leaves there: a split stays split
+   * through every re-cluster, even after those faces change hands.
+   */
+  private place(faceIds: number[], personId: number): void {
+    const people = this.store.people;
+    const moving = new Set(faceIds);
+    const leftBy = new Map<number, number[]>();
+    for (const faceId of faceIds) {
+      const from = people.assignmentOf(faceId)?.personId;
+      if (from === undefined || from === personId) continue;
+      people.decide(faceId, from, 'reject');
+      leftBy.set(from, [...(leftBy.get(from) ?? []), faceId]);
+    }
+    for (const [from, moved] of leftBy) {
+      const left = people.facesOf(from).map((f) => f.faceId).filter((id) => !moving.has(id));
+      for (const m of moved) for (const l of left) people.keepApart(m, l);
+    }
+    people.allowTogether(faceIds, people.facesOf(personId).map((f) => f.faceId));
+    people.allowTogether(faceIds, faceIds);
+    for (const faceId of faceIds) {
+      people.decide(faceId, personId, 'confirm');
+      people.assign(faceId, personId, 'user');
     }
   }
 
@@ -95,6 +125,8 @@ export class PeopleService {
     const ids = [into, ...sources.map((s) => s.id)];
     const faces = ids.flatMap((id) => this.store.people.facesOf(id).map((f) => f.faceId));
     return this.operation(label ?? `Merged ${sources.length + 1} people${finalName ? ` as ${finalName}` : ''}`, ids, faces, () => {
+      // The user says these are one person: faces kept apart among them may now be together.
+      this.store.people.allowTogether(faces, faces);
       for (const s of sources) this.store.people.merge(s.id, into);
       if (finalName !== target.name) this.store.people.rename(into, finalName);
       if (finalName) this.confirmAll(into);
@@ -112,10 +144,7 @@ export class PeopleService {
     const label = `Moved ${faceIds.length} face${faceIds.length > 1 ? 's' : ''} to ${target?.name ?? newName ?? 'a new person'}`;
     return this.operation(label, [...new Set([...previous, ...(target ? [target.id] : [])])], faceIds, () => {
       const personId = target?.id ?? this.store.people.create(newName);
-      for (const faceId of faceIds) {
-        this.store.people.decide(faceId, personId, 'confirm');
-        this.store.people.assign(faceId, personId, 'user');
-      }
+      this.place(faceIds, personId);
       return personId;
     });
   }
@@ -148,10 +177,7 @@ export class PeopleService {
     const p = this.person(personId);
     const previous = faceIds.map((id) => this.store.people.assignmentOf(id)?.personId).filter((x): x is number => x !== undefined);
     return this.operation(label ?? `Confirmed ${faceIds.length} face${faceIds.length > 1 ? 's' : ''} as ${p.name ?? 'this person'}`, [...new Set([personId, ...previous])], faceIds, () => {
-      for (const faceId of faceIds) {
-        this.store.people.decide(faceId, personId, 'confirm');
-        this.store.people.assign(faceId, personId, 'user');
-      }
+      this.place(faceIds, personId);
       return personId;
     });
   }

@@ -92,5 +92,15 @@ export const MIGRATIONS: readonly string[] = [
     undone      INTEGER NOT NULL DEFAULT 0,
     created_at  TEXT NOT NULL DEFAULT (datetime('now'))
   );
+  `,  `
+  -- Pairs of faces the user put apart (a face moved out of a person is never again grouped with
+  -- the faces it left), whoever holds either face after later re-clusters. face_a < face_b.
+  CREATE TABLE face_apart (
+    face_a INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+    face_b INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+    PRIMARY KEY (face_a, face_b),
+    CHECK (face_a < face_b)
+  );
+  CREATE INDEX face_apart_b ON face_apart (face_b);
   `,
 ];

@@ -40,6 +40,8 @@ export interface Snapshot {
   people: PersonRow[];
   assignments: Assignment[];
   decisions: Decision[];
+  /** Face pairs kept apart that touch `faceIds` (absent in journals written before they existed). */
+  apart?: Array<[number, number]>;
   /** People the operation created; undo deletes them. */
   created?: number[];
 }
@@ -111,12 +113,26 @@ export class People {
          ON CONFLICT (face_id, person_id) DO UPDATE SET kind = excluded.kind, created_at = datetime('now')`,
       ),
       dropConfirmsOfFace: db.prepare<[number]>(`DELETE FROM face_decisions WHERE face_id = ? AND kind = 'confirm'`),
-      // Merging: a decision about `from` becomes one about `into`; an existing decision about `into` wins.
+      // Merging says `from`'s faces are `into`: their confirmations overrule rejections by `into`.
+      confirmOverRejects: db.prepare<[number, number]>(
+        `UPDATE face_decisions SET kind = 'confirm' WHERE person_id = ? AND kind = 'reject'
+           AND face_id IN (SELECT face_id FROM face_decisions WHERE person_id = ? AND kind = 'confirm')`,
+      ),
+      // Otherwise a decision about `from` becomes one about `into`; an existing decision about `into` wins.
       mergeDecisions: db.prepare<[number, number]>(
         `INSERT OR IGNORE INTO face_decisions (face_id, person_id, kind, created_at)
          SELECT face_id, ?, kind, created_at FROM face_decisions WHERE person_id = ?`,
       ),
       dropDecisionsOf: db.prepare<[number]>(`DELETE FROM face_decisions WHERE person_id = ?`),
+      apartAll: db.prepare<[], { a: number; b: number }>(`SELECT face_a AS a, face_b AS b FROM face_apart`),
+      addApart: db.prepare<[number, number]>(`INSERT OR IGNORE INTO face_apart (face_a, face_b) VALUES (?, ?)`),
+      dropApartAcross: db.prepare<[string, string, string, string]>(
+        `DELETE FROM face_apart WHERE (${IN_JSON('face_a')} AND ${IN_JSON('face_b')}) OR (${IN_JSON('face_a')} AND ${IN_JSON('face_b')})`,
+      ),
+      snapApart: db.prepare<[string, string], { a: number; b: number }>(
+        `SELECT face_a AS a, face_b AS b FROM face_apart WHERE ${IN_JSON('face_a')} OR ${IN_JSON('face_b')}`,
+      ),
+      delApart: db.prepare<[string, string]>(`DELETE FROM face_apart WHERE ${IN_JSON('face_a')} OR ${IN_JSON('face_b')}`),
       snapPeople: db.prepare<[string], RawPerson>(`SELECT ${PERSON} FROM people WHERE ${IN_JSON('id')}`),
       snapAssignments: db.prepare<[string, string], Assignment>(
         `SELECT face_id AS faceId, person_id AS personId, source FROM assignments
@@ -184,6 +200,7 @@ export class People {
   /** Fold `from` into `into`: faces, decisions and earlier merges all follow. */
   merge(from: number, into: number): void {
     this.s.movePersonFaces.run(into, from);
+    this.s.confirmOverRejects.run(into, from);
     this.s.mergeDecisions.run(into, from);
     this.s.dropDecisionsOf.run(from);
     this.s.redirectMerged.run(into, from);
@@ -229,6 +246,23 @@ export class People {
     this.s.decide.run(faceId, personId, kind);
   }
 
+  /** Every pair of faces the user put apart, as [smaller id, larger id]. */
+  apartPairs(): Array<[number, number]> {
+    return this.s.apartAll.all().map((r) => [r.a, r.b]);
+  }
+
+  /** Keep faces `a` and `b` apart in every future clustering. */
+  keepApart(a: number, b: number): void {
+    if (a !== b) this.s.addApart.run(Math.min(a, b), Math.max(a, b));
+  }
+
+  /** Withdraw "apart" between any face of `xs` and any face of `ys` (the user put them together). */
+  allowTogether(xs: readonly number[], ys: readonly number[]): void {
+    const x = JSON.stringify(xs);
+    const y = JSON.stringify(ys);
+    this.s.dropApartAcross.run(x, y, y, x);
+  }
+
   faceExists(faceId: number): boolean {
     return this.s.faceExists.get(faceId) !== undefined;
   }
@@ -242,6 +276,7 @@ export class People {
       people: this.s.snapPeople.all(p).map(toPerson),
       assignments: this.s.snapAssignments.all(f, p),
       decisions: this.s.snapDecisions.all(f, p),
+      apart: this.s.snapApart.all(f, f).map((r) => [r.a, r.b]),
     };
   }
 
@@ -254,6 +289,10 @@ export class People {
     this.s.delDecisions.run(f, p);
     this.s.delAssignments.run('[]', created);
     this.s.delDecisions.run('[]', created);
+    if (snap.apart) {
+      this.s.delApart.run(f, f);
+      for (const [a, b] of snap.apart) if (this.faceExists(a) && this.faceExists(b)) this.s.addApart.run(a, b);
+    }
     for (const id of snap.created ?? []) this.s.deletePerson.run(id);
     // Clear names first: restoring one by one could briefly give two live people one name.
     for (const person of snap.people) this.s.rename.run(null, person.id);
