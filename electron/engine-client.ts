@@ -6,6 +6,7 @@
  */
 import type { ApiMethod, KithEvents } from '../native/api-types.ts';
 import type { HostMessage, HostRequest } from '../native/engine-host.ts';
+import type { MediaFile } from '../native/path-inside.ts';
 
 /** An engine call that failed; `user` marks a bad request (bad arguments, unknown id). */
 export class EngineError extends Error {
@@ -123,11 +124,8 @@ export class EngineClient {
     return this.request({ type: 'call', method, args }, this.opts.timeoutMs?.(method) ?? timeoutFor(method), method);
   }
 
-  resource(kind: 'thumb' | 'photo', id: number): Promise<{ path: string; type: string } | null> {
-    return this.request({ type: 'resource', kind, faceOrPhotoId: id }, this.opts.timeoutMs?.('resource') ?? DEFAULT_TIMEOUT_MS, `${kind} ${id}`) as Promise<{
-      path: string;
-      type: string;
-    } | null>;
+  resource(kind: 'thumb' | 'photo', id: number): Promise<MediaFile | null> {
+    return this.request({ type: 'resource', kind, faceOrPhotoId: id }, this.opts.timeoutMs?.('resource') ?? DEFAULT_TIMEOUT_MS, `${kind} ${id}`) as Promise<MediaFile | null>;
   }
 
   /** Ask the host to stop indexing, close the library and exit. */

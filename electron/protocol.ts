@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import { openInside, type MediaFile } from '../native/path-inside.ts';
 import { SCHEME } from './urls.ts';
 
 
@@ -96,7 +97,7 @@ export function parseKithUrl(url: string): KithTarget | null {
   return null;
 }
 
-export type ResourceLookup = (kind: 'thumb' | 'photo', id: number) => Promise<{ path: string; type: string } | null>;
+export type ResourceLookup = (kind: 'thumb' | 'photo', id: number) => Promise<MediaFile | null>;
 
 export interface ProtocolOptions {
   /** The built renderer (dist/renderer). */
@@ -126,6 +127,22 @@ export async function fileResponse(path: string, type: string, cache: string): P
   });
 }
 
+/**
+ * A library file, streamed only if it is still inside its folder at the moment it is opened
+ * (a symlink swapped in after the engine checked it is refused); 404 otherwise.
+ */
+export async function mediaResponse(file: MediaFile, method: string): Promise<Response> {
+  const opened = await openInside(file.root, file.path);
+  if (!opened) return text(404, 'not in the library');
+  const headers = { ...SECURITY_HEADERS, 'content-type': file.type, 'content-length': String(opened.size), 'cache-control': 'private, max-age=3600' };
+  if (method === 'HEAD') {
+    await opened.handle.close();
+    return new Response(null, { status: 200, headers });
+  }
+  const body = Readable.toWeb(opened.handle.createReadStream()) as unknown as ReadableStream<Uint8Array>;
+  return new Response(body, { status: 200, headers });
+}
+
 /** The `protocol.handle('kith', ...)` handler. */
 export function createProtocolHandler(opts: ProtocolOptions): (request: Request) => Promise<Response> {
   return async (request) => {
@@ -141,9 +158,10 @@ export function createProtocolHandler(opts: ProtocolOptions): (request: Request)
     try {
       const file = await opts.resource(target.kind, target.id);
       if (!file) return text(404, 'not in the library');
-      return fileResponse(file.path, file.type, 'private, max-age=3600');
-    } catch (err) {
-      return text(500, (err as Error).message);
+      return await mediaResponse(file, request.method);
+    } catch {
+      // The engine's message may name paths; the window needs only the status.
+      return text(500, 'the engine could not serve this file');
     }
   };
 }

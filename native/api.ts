@@ -5,8 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { FaceIndex } from './ann.ts';
 import type {
   ApiMethod,
@@ -22,7 +21,7 @@ import type {
 } from './api-types.ts';
 import { alignFace } from './align.ts';
 import { toOriginal } from './analyse.ts';
-import { decodePhoto } from './decode.ts';
+import { DecodeError, decodePhoto } from './decode.ts';
 import { detectFaces, loadDetector } from './detect.ts';
 import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
 import { indexFolder } from './indexer.ts';
@@ -31,7 +30,8 @@ import { PeopleClusterer } from './people-cluster.ts';
 import { PeopleService, UserError } from './people.ts';
 import type { DeviceChoice } from './runtime.ts';
 import type { FaceView, PhotoView, Store } from './store/index.ts';
-import { faceThumbPath, renderFaceThumb, saveFaceThumbs } from './thumbs.ts';
+import { openInside, realFileInside, type MediaFile } from './path-inside.ts';
+import { faceThumbPath, renderFaceThumb, saveFaceThumbs, thumbsDirFor } from './thumbs.ts';
 import type { ApiHandler } from './serve.ts';
 import { bool, int, ints, optInt, optStr, str } from './validate.ts';
 
@@ -345,28 +345,49 @@ export class KithEngine implements ApiHandler {
     return this.hitsToResult(faces.length, [...hits.values()].sort((a, b) => b.similarity - a.similarity).slice(0, k * faces.length));
   }
 
-  /** File behind a thumbnail or photo URL; only faces and photos of this library, inside its folder. */
-  async resource(kind: 'thumb' | 'photo', id: number): Promise<{ path: string; type: string } | null> {
+  /**
+   * File behind a thumbnail or photo URL, or null. Only faces and indexed (`done`) photos of this
+   * library, whose real path is inside the library folder (a symlink leading out is refused),
+   * typed by the format the decoder recognised (an unknown format is refused).
+   */
+  async resource(kind: 'thumb' | 'photo', id: number): Promise<MediaFile | null> {
     if (kind === 'thumb') {
       const owner = this.store.views.photoOfFace(id);
       if (!owner) return null;
+      const root = thumbsDirFor(this.store.path);
       const path = faceThumbPath(this.store.path, id);
-      if (!existsSync(path)) await this.rebuildThumb(id, owner.path);
-      return { path, type: 'image/jpeg' };
+      if (!existsSync(path) && !(await this.rebuildThumb(id, owner.photoId))) return null;
+      const real = await realFileInside(root, path);
+      return real ? { path: real, type: 'image/jpeg', root } : null;
     }
     const photo = this.store.photos.getById(id);
     const root = this.store.meta('root');
-    if (!photo || !root || !resolve(photo.path).startsWith(root.endsWith(sep) ? root : root + sep) || !existsSync(photo.path)) return null;
-    return { path: photo.path, type: PHOTO_TYPES[photo.format ?? ''] ?? 'application/octet-stream' };
+    const type = PHOTO_TYPES[photo?.format ?? ''];
+    if (!photo || photo.status !== 'done' || !type || !root) return null;
+    const real = await realFileInside(root, photo.path);
+    return real ? { path: real, type, root } : null;
   }
 
-  /** Thumbnails are derived: a missing one is cut again from its photo. */
-  private async rebuildThumb(faceId: number, photoPath: string): Promise<void> {
-    const face = this.store.faces.get(faceId)!;
-    const photo = await decodePhoto(await readFile(photoPath));
+  /** Thumbnails are derived: a missing one is cut again from its photo (only a servable one). False when it cannot be. */
+  private async rebuildThumb(faceId: number, photoId: number): Promise<boolean> {
+    const face = this.store.faces.get(faceId);
+    const source = await this.resource('photo', photoId);
+    if (!face || !source) return false;
+    const file = await openInside(source.root, source.path);
+    if (!file) return false;
+    let photo;
+    try {
+      photo = await decodePhoto(await file.handle.readFile());
+    } catch (err) {
+      if (err instanceof DecodeError) return false; // the file changed since it was indexed
+      throw err;
+    } finally {
+      await file.handle.close();
+    }
     const { sx, sy } = toOriginal(photo);
     const box = { x1: face.box.x1 / sx, y1: face.box.y1 / sy, x2: face.box.x2 / sx, y2: face.box.y2 / sy };
     await saveFaceThumbs(this.store.path, [{ faceId, jpeg: await renderFaceThumb(photo, box) }]);
+    return true;
   }
 
   isUserError(err: unknown): boolean {

@@ -13,6 +13,7 @@ import { runPeopleCommand } from './cli-people.ts';
 import { indexFolder, type IndexProgress, type IndexSummary } from './indexer.ts';
 import { UserError } from './people.ts';
 import { REPO_ROOT } from './runtime.ts';
+import { libraryToken } from './serve-token.ts';
 import { startServer } from './serve.ts';
 import { defaultDbPath } from './library-path.ts';
 import type { DeviceChoice } from './runtime.ts';
@@ -33,7 +34,7 @@ const USAGE = `kith: finds the people in your photos
   kith search <photo|face id>           most similar faces, and whose they are
   kith cluster [--full]                 group new faces into people (--full: everything again)
   kith export --json                    every face with its photo, box, person and state
-  kith serve [--port N]                 the Kith UI in your browser, on this computer only
+  kith serve [--port N] [--new-token]   the Kith UI in your browser, on this computer only
 
 <person> is an id or a name. Every command takes --db FILE.
 
@@ -160,14 +161,37 @@ function runErrors(db: string | undefined): number {
   }
 }
 
+/** The built browser UI, or null with what to run printed: `kith serve` never starts without its UI. */
+function builtRenderer(): string | null {
+  const dir = join(REPO_ROOT, 'dist', 'renderer');
+  if (existsSync(join(dir, 'index.html'))) return dir;
+  console.error(`kith serve: the browser interface is not built (${join(dir, 'index.html')} is missing).`);
+  console.error('Build it once with:');
+  console.error(`  cd ${JSON.stringify(REPO_ROOT)} && npm run build:renderer`);
+  console.error('(npm install does this too), then run kith serve again.');
+  return null;
+}
+
+function parsePort(port: string | undefined): number | undefined {
+  if (port === undefined) return undefined;
+  const n = Number(port);
+  if (!/^\d{1,5}$/.test(port) || n > 65535) throw new Error(`--port must be a number from 0 to 65535 (got ${port})`);
+  return n;
+}
+
 /** `kith serve`: the UI in a browser, on loopback only, until Ctrl+C. */
-async function runServe(db: string | undefined, device: DeviceChoice, embedder: string | undefined, port: string | undefined): Promise<number> {
+async function runServe(db: string | undefined, device: DeviceChoice, embedder: string | undefined, port: string | undefined, rotate: boolean): Promise<number> {
+  const listenPort = parsePort(port);
+  const staticDir = builtRenderer();
+  if (!staticDir) return 1;
   const store = openStore(db);
   const engine = new KithEngine(store, { device, embedder, notice: (l) => console.error(`kith: ${l}`) });
-  const staticDir = join(REPO_ROOT, 'dist', 'renderer');
-  const server = await startServer(engine, { port: port ? Number(port) : undefined, staticDir: existsSync(staticDir) ? staticDir : undefined });
+  const kept = libraryToken(store.path, { rotate });
+  const server = await startServer(engine, { port: listenPort, staticDir, token: kept.token });
   console.log(`Kith is running at ${server.url}`);
   console.log('Open that address in your browser (it works on this computer only). Ctrl+C stops.');
+  if (rotate) console.log('This is a new token: older links and bookmarks no longer work.');
+  console.log(`The address stays the same when Kith restarts (its token is kept in ${kept.file}); \`kith serve --new-token\` replaces it.`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
@@ -192,6 +216,7 @@ export async function main(argv: string[]): Promise<number> {
       full: { type: 'boolean', default: false },
       as: { type: 'string' },
       port: { type: 'string' },
+      'new-token': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -211,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'errors':
       return runErrors(values.db);
     case 'serve':
-      return runServe(values.db, device, values.embedder, values.port);
+      return runServe(values.db, device, values.embedder, values.port, values['new-token']);
     default: {
       const store = openStore(values.db);
       try {

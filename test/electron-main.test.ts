@@ -37,7 +37,7 @@ describe('kith:// protocol', () => {
     rendererDir: renderer,
     resource: async (kind, id) => {
       asked.push([kind, id]);
-      return kind === 'thumb' && id === 7 ? { path: join(dir, 'thumb-7.jpg'), type: 'image/jpeg' } : null;
+      return kind === 'thumb' && id === 7 ? { path: join(dir, 'thumb-7.jpg'), type: 'image/jpeg', root: dir } : null;
     },
   });
   const get = (url: string, method = 'GET') => handler(new Request(url, { method }));
