@@ -5,11 +5,12 @@
  * small atomic batches so a kill at any moment loses at most the batch in flight.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { FaceIndex } from './ann.ts';
 import { analysePhoto, recrop, type FaceDraft } from './analyse.ts';
-import { decodePhoto, DecodeError, type DecodedPhoto } from './decode.ts';
+import { decodePhotoFile, DecodeError, photoFileSize, type DecodedPhoto } from './decode.ts';
 import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from './embed.ts';
 import { loadDetector } from './detect.ts';
 import { MODELS_DIR, type DeviceChoice } from './runtime.ts';
@@ -89,21 +90,35 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/**
+ * sha256 of a photo file, streamed so memory stays flat. A file over the photo size limit is
+ * refused (DecodeError) rather than read: it will never be indexed, so its hash is never needed.
+ */
+export async function sha256File(path: string): Promise<string> {
+  await photoFileSize(path);
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Check, hash and decode one file; the file is never held in memory whole. */
 async function load(file: ScannedFile): Promise<Loaded> {
   const t0 = performance.now();
-  let bytes: Buffer;
+  let size: number;
+  let hash: string;
   try {
-    bytes = await readFile(file.path);
+    // The size limit comes first: an oversized file is neither read nor decoded.
+    size = await photoFileSize(file.path);
+    hash = await sha256File(file.path);
   } catch (err) {
     return { file, error: describeError(err), readMs: performance.now() - t0, decodeMs: 0 };
   }
-  const hash = sha256(bytes);
   const t1 = performance.now();
   try {
-    const photo = await decodePhoto(bytes);
-    return { file: { ...file, size: bytes.length }, hash, photo, readMs: t1 - t0, decodeMs: performance.now() - t1 };
+    const photo = await decodePhotoFile(file.path);
+    return { file: { ...file, size }, hash, photo, readMs: t1 - t0, decodeMs: performance.now() - t1 };
   } catch (err) {
-    return { file: { ...file, size: bytes.length }, hash, error: describeError(err), readMs: t1 - t0, decodeMs: performance.now() - t1 };
+    return { file: { ...file, size }, hash, error: describeError(err), readMs: t1 - t0, decodeMs: performance.now() - t1 };
   }
 }
 
@@ -330,7 +345,7 @@ async function reembedPhotos(
     const faces = store.faces.forPhoto(photoId).filter((f) => f.modelId !== embedder.modelId);
     let photo: DecodedPhoto;
     try {
-      photo = await decodePhoto(await readFile(row.path));
+      photo = await decodePhotoFile(row.path);
     } catch (err) {
       // The file is gone or broken now; its old vectors stay until the next scan settles it.
       tick(`${row.path} (${describeError(err)})`);

@@ -4,6 +4,7 @@
  * `kith errors` shows; every good photo is indexed; the database stays sound.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -54,8 +55,9 @@ describe('bad input', () => {
     mkdirSync(join(library, 'broken'), { recursive: true });
     for (const [name, make] of Object.entries(good)) writeFileSync(join(library, 'formats', name), await make());
     for (const [name, spec] of Object.entries(bad)) writeFileSync(join(library, 'broken', name), spec.bytes());
-    // Sorted last, so it is still unread when the first photo finishes; then it vanishes.
-    writeFileSync(join(library, 'zz-vanishes.png'), face);
+    // Sorted last, so it is still unread when the first photo finishes; then it vanishes. Its own
+    // photo (not a copy of another file here, which the indexer would record as a copy unread).
+    writeFileSync(join(library, 'zz-vanishes.png'), readFileSync(join(BBT, 'penny', 'penny2.png')));
     store = new Store(join(dir, 'library.db'));
     summary = await indexFolder(store, library, {
       device: 'cpu',
@@ -101,9 +103,9 @@ describe('bad input', () => {
     // root reads anything, so under root the CLI runs as `nobody` to meet a real permission error.
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     if ('uid' in asNobody) {
-      chmodSync(dir, 0o777);
-      chmodSync(join(dir, 'library.db'), 0o666);
+      // Then the library is nobody's, as a user's own library is theirs (Kith keeps its files private).
       for (const f of ['library.db-wal', 'library.db-shm']) rmSync(join(dir, f), { force: true });
+      execFileSync('chown', ['-R', '65534:65534', dir]);
     }
     const db = join(dir, 'library.db');
     const index = await runCli(['index', library, '--db', db, '--device', 'cpu', '--embedder', 'fr-feature'], asNobody);
