@@ -109,12 +109,41 @@ export interface SearchHit {
   personName: string | null;
 }
 
+export interface SearchPersonHit {
+  personId: number;
+  name: string | null;
+  similarity: number;
+}
+
+/** What one face of the query looks like: its own hits and people. */
+export interface SearchGroup {
+  /** The query face, as a small JPEG `data:` URL (null for a face of the library). */
+  thumb: string | null;
+  hits: SearchHit[];
+  people: SearchPersonHit[];
+}
+
 export interface SearchResult {
   /** Faces found in the query photo (one for a face query). */
   queryFaces: number;
+  /** Every hit of every query face, most similar first; only those at or above `threshold`. */
   hits: SearchHit[];
   /** People among the hits, most similar first. */
-  people: Array<{ personId: number; name: string | null; similarity: number }>;
+  people: SearchPersonHit[];
+  /** One group per query face, in the photo's reading order (left to right). */
+  groups: SearchGroup[];
+  /** Cosine similarity below which a face is not offered as alike (measured on lfw-dev). */
+  threshold: number;
+}
+
+/** A folder path as typed on the first-run screen, checked before indexing. */
+export interface FolderCheck {
+  /** The absolute path it means (`~` expanded). */
+  path: string;
+  state: 'ok' | 'missing' | 'not-folder' | 'unreadable';
+  /** Photos found under it (state 'ok'); a lower bound when `complete` is false. */
+  photos: number | null;
+  complete: boolean;
 }
 
 export interface OpResult {
@@ -130,6 +159,7 @@ export interface KithApiSpec {
   status(): LibraryStatus;
   errors(): PhotoError[];
   startIndex(folder?: string): LibraryStatus;
+  checkFolder(path: string): FolderCheck;
   pauseIndex(): LibraryStatus;
   people(includeHidden?: boolean): PersonCard[];
   person(personId: number, offset?: number, limit?: number): PersonDetail;
@@ -162,7 +192,7 @@ export interface KithEvents {
 }
 
 export const API_METHODS: readonly ApiMethod[] = [
-  'status', 'errors', 'startIndex', 'pauseIndex', 'people', 'person', 'unassignedFaces', 'photo', 'photosOfPerson',
+  'status', 'errors', 'startIndex', 'checkFolder', 'pauseIndex', 'people', 'person', 'unassignedFaces', 'photo', 'photosOfPerson',
   'renamePerson', 'mergePeople', 'moveFaces', 'rejectFaces', 'confirmFaces', 'setHidden', 'setCover', 'undo',
   'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'searchByFace', 'searchByPhoto', 'cluster',
 ];

@@ -16,7 +16,9 @@ import type {
   LibraryStatus,
   PersonCard,
   PhotoInfo,
+  SearchGroup,
   SearchHit,
+  SearchPersonHit,
   SearchResult,
 } from './api-types.ts';
 import { alignFace } from './align.ts';
@@ -24,6 +26,7 @@ import { toOriginal } from './analyse.ts';
 import { DecodeError, decodePhoto } from './decode.ts';
 import { detectFaces, loadDetector } from './detect.ts';
 import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
+import { checkFolder, expandHome } from './folder-check.ts';
 import { indexFolder } from './indexer.ts';
 import { Naming } from './naming.ts';
 import { PeopleClusterer } from './people-cluster.ts';
@@ -46,6 +49,14 @@ const PHOTO_TYPES: Record<string, string> = {
   jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tiff: 'image/tiff', avif: 'image/avif', heif: 'image/heif', heic: 'image/heic',
 };
 const MAX_PAGE = 1000;
+/**
+ * Cosine similarity from which search offers a face as alike: the level only 1 in 10,000
+ * different-person pairs of lfw-dev people A–D reach (`bench/search-threshold.ts`), where 97%
+ * of same-person pairs pass. 1 in 1,000 (0.37) would keep 98% but let a stranger's photo
+ * find a false match among every thousand faces of the library; search lists faces, so the
+ * stricter end is the one a user sees.
+ */
+export const SEARCH_THRESHOLD = 0.435;
 
 function faceInfo(v: FaceView): FaceInfo {
   return {
@@ -86,6 +97,7 @@ export class KithEngine implements ApiHandler {
       status: () => this.status(),
       errors: () => this.store.photos.errors().map((p) => ({ photoId: p.id, path: p.path, error: p.error ?? '' })),
       startIndex: (folder) => this.startIndex(optStr(folder, 'folder')),
+      checkFolder: (path) => checkFolder(str(path, 'path', 4096)),
       pauseIndex: () => this.pauseIndex(),
       people: (includeHidden) => this.listPeople(bool(includeHidden, 'includeHidden', false)),
       person: (id, offset, limit) => this.person(int(id, 'personId'), optInt(offset, 'offset', 0), optInt(limit, 'limit', 200, MAX_PAGE)),
@@ -207,7 +219,7 @@ export class KithEngine implements ApiHandler {
   /** Start indexing in the background (the library's folder unless another is given). */
   startIndex(folder?: string): LibraryStatus {
     if (this.run) return this.status();
-    const root = folder ? resolve(folder) : this.store.meta('root');
+    const root = folder ? expandHome(folder) : this.store.meta('root');
     if (!root) throw new UserError('choose a folder to index first');
     if (!existsSync(root)) throw new UserError(`folder not found: ${root}`);
     if (folder && this.store.meta('root') && this.store.meta('root') !== root) {
@@ -230,11 +242,10 @@ export class KithEngine implements ApiHandler {
           },
         });
         this.faceIndex = null; // the indexer rewrote the index file
-        if (!controller.signal.aborted) {
-          Object.assign(progress, { phase: 'clustering' });
-          this.emit('progress', { ...progress });
-          await this.cluster(false);
-        }
+        // A paused run clusters what it found too, so People shows it while the rest waits.
+        Object.assign(progress, { phase: 'clustering' });
+        this.emit('progress', { ...progress });
+        await this.cluster(false);
       } catch (err) {
         this.opts.notice?.(`indexing failed: ${(err as Error).message}`);
       } finally {
@@ -301,21 +312,35 @@ export class KithEngine implements ApiHandler {
     return this.photoInfo(p);
   }
 
-  private hitsToResult(queryFaces: number, hits: SearchHit[]): SearchResult {
-    const people = new Map<number, { personId: number; name: string | null; similarity: number }>();
+  /** People among `hits`, each at their best similarity, most similar first. */
+  private peopleOf(hits: SearchHit[]): SearchPersonHit[] {
+    const people = new Map<number, SearchPersonHit>();
     for (const h of hits) {
       if (h.personId === null) continue;
       const best = people.get(h.personId);
       if (!best || best.similarity < h.similarity) people.set(h.personId, { personId: h.personId, name: h.personName, similarity: h.similarity });
     }
-    return { queryFaces, hits, people: [...people.values()].sort((a, b) => b.similarity - a.similarity) };
+    return [...people.values()].sort((a, b) => b.similarity - a.similarity);
   }
 
+  /** The whole answer from one group per query face; a face hit by several keeps its best. */
+  private hitsToResult(groups: SearchGroup[]): SearchResult {
+    const hits = new Map<number, SearchHit>();
+    for (const g of groups) for (const h of g.hits) if ((hits.get(h.faceId)?.similarity ?? -1) < h.similarity) hits.set(h.faceId, h);
+    const all = [...hits.values()].sort((a, b) => b.similarity - a.similarity);
+    return { queryFaces: groups.length, hits: all, people: this.peopleOf(all), groups, threshold: SEARCH_THRESHOLD };
+  }
+
+  private group(thumb: string | null, hits: SearchHit[]): SearchGroup {
+    return { thumb, hits, people: this.peopleOf(hits) };
+  }
+
+  /** Up to `k` faces at least SEARCH_THRESHOLD alike, most similar first. */
   private async nearest(vector: Float32Array, k: number, exclude?: number): Promise<SearchHit[]> {
     const index = await this.index();
     return index
       .search(vector, k + (exclude === undefined ? 0 : 1))
-      .filter((h) => h.faceId !== exclude)
+      .filter((h) => h.faceId !== exclude && h.similarity >= SEARCH_THRESHOLD)
       .slice(0, k)
       .flatMap((h) => {
         const v = this.store.views.face(h.faceId);
@@ -327,22 +352,25 @@ export class KithEngine implements ApiHandler {
     const face = this.store.faces.get(faceId);
     if (!face) throw new UserError(`no face ${faceId}`);
     if (face.modelId !== this.modelId) throw new UserError('this face has not been embedded with the current model yet');
-    return this.hitsToResult(1, await this.nearest(face.embedding, k, faceId));
+    return this.hitsToResult([this.group(null, await this.nearest(face.embedding, k, faceId))]);
   }
 
-  /** Faces most like those in a photo from outside the library (detect → align → embed → HNSW). */
+  /** Faces most like each face in a photo from outside the library (detect → align → embed → HNSW). */
   private async searchByPhoto(base64: string, k: number): Promise<SearchResult> {
     const bytes = Buffer.from(base64, 'base64');
     const photo = await decodePhoto(bytes).catch((err: Error) => {
       throw new UserError(err.message);
     });
     const detector = await loadDetector(this.opts.device ?? 'auto', this.opts.notice, this.opts.modelsDir);
-    const faces = await detectFaces(detector, photo);
-    if (faces.length === 0) return { queryFaces: 0, hits: [], people: [] };
+    const faces = (await detectFaces(detector, photo)).sort((a, b) => a.x1 - b.x1);
+    if (faces.length === 0) return this.hitsToResult([]);
     const vectors = await (await this.embedder()).embed(faces.map((f) => alignFace(photo, f.landmarks)));
-    const hits = new Map<number, SearchHit>();
-    for (const v of vectors) for (const h of await this.nearest(v, k)) if ((hits.get(h.faceId)?.similarity ?? -1) < h.similarity) hits.set(h.faceId, h);
-    return this.hitsToResult(faces.length, [...hits.values()].sort((a, b) => b.similarity - a.similarity).slice(0, k * faces.length));
+    const groups: SearchGroup[] = [];
+    for (const [i, f] of faces.entries()) {
+      const thumb = `data:image/jpeg;base64,${(await renderFaceThumb(photo, f)).toString('base64')}`;
+      groups.push(this.group(thumb, await this.nearest(vectors[i]!, k)));
+    }
+    return this.hitsToResult(groups);
   }
 
   /**

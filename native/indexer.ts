@@ -215,13 +215,18 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
   const stages: StageTimes = { read: 0, decode: 0, detect: 0, align: 0, embed: 0, store: 0 };
   const reembedIds = store.faces.photosNeedingReembed(embedder.modelId);
   progress.phase = 'indexing';
-  progress.total = work.todo.length + reembedIds.length;
+  // The whole folder counts, so a resumed run reads "45 of 77", not "9 of 41": photos already
+  // indexed (unchanged or moved) are done before it starts.
+  progress.total = scan.files.length + reembedIds.length;
+  progress.done = scan.files.length - work.todo.length;
+  const doneBefore = progress.done;
+  emit();
   const rateStart = performance.now();
   const tick = (current: string) => {
     progress.done++;
     progress.current = current;
     const secs = (performance.now() - rateStart) / 1000;
-    progress.photosPerSec = secs > 0 ? progress.done / secs : 0;
+    progress.photosPerSec = secs > 0 ? (progress.done - doneBefore) / secs : 0;
     progress.etaSec = progress.photosPerSec > 0 ? (progress.total - progress.done) / progress.photosPerSec : null;
     emit();
   };

@@ -59,9 +59,21 @@ export const href = {
 
 class Router {
   route = $state<Route>(parseHash(typeof location === 'undefined' ? '' : location.hash));
+  /** Whether the app has moved since it opened, so Back stays inside it. */
+  private moved = false;
 
   constructor() {
-    if (typeof window !== 'undefined') window.addEventListener('hashchange', () => (this.route = parseHash(location.hash)));
+    if (typeof window !== 'undefined')
+      window.addEventListener('hashchange', () => {
+        this.moved = true;
+        this.route = parseHash(location.hash);
+      });
+  }
+
+  /** Back to the previous screen, or People when the app was opened on this one. */
+  back(): void {
+    if (this.moved) history.back();
+    else this.go(href.people());
   }
 
   go(hash: string): void {

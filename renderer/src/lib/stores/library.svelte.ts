@@ -40,6 +40,7 @@ class Library {
       const status = await api.startIndex(folder);
       this.status = status;
       progress.seed(status.indexing);
+      toasts.clearErrors();
       return true;
     } catch (err) {
       toasts.error(err);

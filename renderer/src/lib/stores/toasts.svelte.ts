@@ -28,6 +28,11 @@ class Toasts {
     this.show(err instanceof Error ? err.message : String(err), { tone: 'error' });
   }
 
+  /** Errors that no longer hold (a failed start, once a run is going) go away. */
+  clearErrors(): void {
+    this.items = this.items.filter((t) => t.tone !== 'error');
+  }
+
   dismiss(id: number): void {
     this.items = this.items.filter((t) => t.id !== id);
   }

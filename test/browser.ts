@@ -1,0 +1,144 @@
+/**
+ * @file What a browser story needs: a real `kith serve` child process and its API over HTTP,
+ * Debian's Chromium through playwright-core, and patient checks on the page. (Kept apart from
+ * test/ui.test.ts, which has its own copies, so the two stories can change independently.)
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { ApiMethod, KithApiSpec } from '../native/api-types.ts';
+import { REPO, startCli } from './helpers.ts';
+
+export const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
+/** Why browser stories are skipped here (CI installs Chromium, so there a missing one fails). */
+export const NO_BROWSER = existsSync(CHROMIUM) || process.env.CI ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set KITH_CHROMIUM)`;
+const ARTIFACTS = join(REPO, 'test-artifacts');
+
+export interface Server {
+  url: string;
+  origin: string;
+  port: number;
+  token: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `kith serve` on a free port, on the CPU; `env` adds to the child's environment (e.g. HOME). */
+export async function serve(db: string, env: Record<string, string> = {}): Promise<Server> {
+  const child = startCli(['serve', '--db', db, '--port', '0', '--device', 'cpu'], { env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    process.stderr.write(`[kith serve] ${d.toString()}`);
+  });
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`kith serve printed no URL:\n${out}\n${err}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /running at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        done(m[1]!);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`kith serve exited with ${code}:\n${err}`)));
+  });
+  const u = new URL(url);
+  return {
+    url,
+    origin: u.origin,
+    port: Number(u.port),
+    token: u.searchParams.get('token')!,
+    child,
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+type Result<M extends ApiMethod> = ReturnType<KithApiSpec[M]>;
+
+/**
+ * The engine's API over the server's HTTP transport, as any client calls it. A `status` read
+ * that meets a reset connection is asked once more: while indexing loads its models the
+ * server's event loop can stall past its keep-alive timeout, and it then drops the idle socket
+ * the client is reusing (seen while polling status every 100 ms).
+ */
+export function apiOf(server: () => Server) {
+  return async function api<M extends ApiMethod>(method: M, ...args: Parameters<KithApiSpec[M]>): Promise<Result<M>> {
+    const s = server();
+    const ask = () =>
+      fetch(`${s.origin}/api/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-kith-token': s.token },
+        body: JSON.stringify({ args }),
+      });
+    const reset = (err: unknown) => (err as { cause?: { code?: string } }).cause?.code === 'ECONNRESET';
+    const res = await ask().catch((err: unknown) => {
+      if (method === 'status' && reset(err)) return ask();
+      throw err;
+    });
+    const body = (await res.json()) as { result?: Result<M>; error?: string };
+    if (!res.ok) throw new Error(`${method}: ${res.status} ${body.error}`);
+    return body.result as Result<M>;
+  };
+}
+
+export function ensureRendererBuilt(): void {
+  if (existsSync(join(REPO, 'dist', 'renderer', 'index.html'))) return;
+  const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts'], {
+    cwd: REPO,
+    stdio: 'inherit',
+  });
+  assert.equal(r.status, 0, 'building the renderer failed');
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
+}
+
+/** Wait until the first match's text is `text` (or matches it), then return it. */
+export async function waitText(locator: Locator, text: string | RegExp, timeout = 10_000): Promise<string> {
+  await locator.first().waitFor({ timeout });
+  const deadline = Date.now() + timeout;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = (await locator.first().textContent())?.trim().replace(/\s+/g, ' ') ?? '';
+    if (typeof text === 'string' ? last === text : text.test(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`expected ${String(text)}, saw "${last}"`);
+}
+
+/** Wait until `locator` matches exactly `n` elements. */
+export async function waitCount(locator: Locator, n: number, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while ((await locator.count()) !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await locator.count(), n);
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function overlap(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
