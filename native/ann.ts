@@ -2,10 +2,16 @@
  * @file The HNSW nearest-neighbour index over face embeddings (hnswlib, cosine). It is a
  * derived file beside the database: brought in line with SQLite on open (new faces added,
  * gone faces marked deleted) and rebuilt outright when missing, unreadable, or built for
- * another model. A sidecar JSON records what the file holds.
+ * another model. A sidecar JSON records what the file holds, with its size and sha256: a file
+ * is only read when both match and its structure is sound (ann-file.ts), because hnswlib
+ * crashes the process on a damaged one. Search results are checked too (finite, a cosine in
+ * [-1, 1], a face the index holds); garbage or a throw rebuilds the index once from SQLite.
+ * Nothing about this file may take the process down: any doubt means a rebuild.
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import hnswlib from 'hnswlib-node';
+import { checkHnswFile, sha256OfFile } from './ann-file.ts';
+import { PRIVATE_FILE_MODE, createPrivateFile, libraryFiles } from './library-files.ts';
 import type { Store } from './store/index.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -16,12 +22,20 @@ const EF_CONSTRUCTION = 200;
 const EF_SEARCH = 64;
 /** Rebuild instead of patching once this share of the labels are tombstones. */
 const MAX_DELETED_SHARE = 0.25;
+/** Float rounding lets a cosine stray just past ±1; more than this is corruption. */
+const COSINE_SLACK = 1e-3;
+const SIDECAR_VERSION = 2;
 
 interface Sidecar {
+  version: typeof SIDECAR_VERSION;
   modelId: string;
   dim: number;
-  /** Size of the index file this sidecar describes; a mismatch means a torn write. */
+  m: number;
+  /** Size and sha256 of the index file this sidecar describes: a mismatch means a torn write or damage. */
   bytes: number;
+  sha256: string;
+  /** Elements in the file, deleted ones included. */
+  count: number;
   deleted: number[];
 }
 
@@ -32,44 +46,85 @@ export interface Neighbour {
 }
 
 export function indexPathFor(dbPath: string): string {
-  return `${dbPath}.hnsw`;
+  return libraryFiles(dbPath).hnsw;
+}
+
+function sidecarPathFor(path: string): string {
+  return `${path}.json`;
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function parseSidecar(text: string): Sidecar | null {
+  const v = JSON.parse(text) as Partial<Sidecar> | null;
+  if (!v || typeof v !== 'object' || v.version !== SIDECAR_VERSION) return null;
+  if (typeof v.modelId !== 'string' || typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256)) return null;
+  if (![v.dim, v.m, v.bytes, v.count].every(isCount) || !Array.isArray(v.deleted) || !v.deleted.every(isCount)) return null;
+  return v as Sidecar;
+}
+
+function isUsableQuery(vector: Float32Array): boolean {
+  let norm = 0;
+  for (const x of vector) norm += x * x;
+  return Number.isFinite(norm) && norm > 0;
 }
 
 export class FaceIndex {
+  /** Face ids a search may return: in the index and not deleted. */
+  private live = new Set<number>();
+  private rebuiltAfterBadSearch = false;
+
   private constructor(
     private readonly path: string,
+    private readonly store: Store,
     readonly modelId: string,
     readonly dim: number,
     private hnsw: Hnsw,
     private readonly deleted: Set<number>,
-  ) {}
+  ) {
+    for (const id of hnsw.getIdsList()) if (!deleted.has(id)) this.live.add(id);
+  }
 
   /** Open the index for `modelId`, syncing it with the store (or rebuilding it) as needed. */
   static open(store: Store, modelId: string, dim: number): FaceIndex {
     const path = indexPathFor(store.path);
-    const loaded = FaceIndex.tryLoad(path, modelId, dim);
-    const index = loaded ?? FaceIndex.empty(path, modelId, dim, 1024);
-    const changed = index.syncWith(store);
-    if (!loaded || changed) index.save();
+    let index = FaceIndex.tryLoad(path, store, modelId, dim);
+    let changed = true;
+    if (index) {
+      try {
+        changed = index.syncWith(store);
+      } catch {
+        index = null; // e.g. a tombstone the file does not hold: rebuild
+      }
+    }
+    if (!index) {
+      index = FaceIndex.empty(path, store, modelId, dim, 1024);
+      index.rebuild();
+    }
+    if (changed) index.trySave();
     return index;
   }
 
-  private static empty(path: string, modelId: string, dim: number, capacity: number): FaceIndex {
+  private static empty(path: string, store: Store, modelId: string, dim: number, capacity: number): FaceIndex {
     const hnsw = new HierarchicalNSW('cosine', dim);
     hnsw.initIndex({ maxElements: capacity, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: 100 });
     hnsw.setEf(EF_SEARCH);
-    return new FaceIndex(path, modelId, dim, hnsw, new Set());
+    return new FaceIndex(path, store, modelId, dim, hnsw, new Set());
   }
 
-  private static tryLoad(path: string, modelId: string, dim: number): FaceIndex | null {
+  private static tryLoad(path: string, store: Store, modelId: string, dim: number): FaceIndex | null {
     try {
-      if (!existsSync(path) || !existsSync(`${path}.json`)) return null;
-      const side = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Sidecar;
-      if (side.modelId !== modelId || side.dim !== dim || statSync(path).size !== side.bytes) return null;
+      const side = parseSidecar(readFileSync(sidecarPathFor(path), 'utf8'));
+      if (!side || side.modelId !== modelId || side.dim !== dim || side.m !== M) return null;
+      const deleted = new Set(side.deleted);
+      if (!checkHnswFile(path, { dim, m: M, count: side.count, bytes: side.bytes, sha256: side.sha256, deleted }).ok) return null;
       const hnsw = new HierarchicalNSW('cosine', dim);
       hnsw.readIndexSync(path);
       hnsw.setEf(EF_SEARCH);
-      return new FaceIndex(path, modelId, dim, hnsw, new Set(side.deleted));
+      // The file may have been replaced between the check and the read: it must still be the one described.
+      const ids = new Set(hnsw.getIdsList());
+      if (hnsw.getCurrentCount() !== side.count || ids.size !== side.count || !side.deleted.every((id) => ids.has(id))) return null;
+      return new FaceIndex(path, store, modelId, dim, hnsw, deleted);
     } catch {
       return null; // derived data: anything odd means rebuild
     }
@@ -77,41 +132,59 @@ export class FaceIndex {
 
   /** Live face count. */
   get size(): number {
-    return this.hnsw.getCurrentCount() - this.deleted.size;
+    return this.live.size;
   }
 
   /** Make the index hold exactly the store's faces of this model; returns whether anything changed. */
   syncWith(store: Store): boolean {
     const wanted = new Set(store.faces.idsFor(this.modelId));
-    const present = new Set(this.hnsw.getIdsList().filter((id) => !this.deleted.has(id)));
-    const toAdd = [...wanted].filter((id) => !present.has(id));
-    const toDelete = [...present].filter((id) => !wanted.has(id));
+    const toAdd = [...wanted].filter((id) => !this.live.has(id));
+    const toDelete = [...this.live].filter((id) => !wanted.has(id));
     if (toAdd.length === 0 && toDelete.length === 0) return false;
     const total = this.hnsw.getCurrentCount() + toAdd.length;
     if (this.deleted.size + toDelete.length > MAX_DELETED_SHARE * total) {
-      this.rebuild(store, wanted.size);
+      this.rebuild(wanted.size);
       return true;
     }
     for (const id of toDelete) {
       this.hnsw.markDelete(id);
       this.deleted.add(id);
+      this.live.delete(id);
     }
     if (toAdd.length > 0) {
       const addSet = new Set(toAdd);
       this.ensureCapacity(this.hnsw.getCurrentCount() + toAdd.length);
       for (const face of store.faces.iterate(this.modelId)) {
         if (!addSet.has(face.id)) continue;
-        this.hnsw.addPoint(Array.from(face.embedding), face.id);
+        this.hnsw.addPoint(Array.from(face.embedding), face.id); // a deleted label comes back undeleted
+        this.deleted.delete(face.id);
+        this.live.add(face.id);
       }
     }
     return true;
   }
 
-  private rebuild(store: Store, count: number): void {
-    const fresh = FaceIndex.empty(this.path, this.modelId, this.dim, Math.max(1024, Math.ceil(count * 1.25)));
-    for (const face of store.faces.iterate(this.modelId)) fresh.hnsw.addPoint(Array.from(face.embedding), face.id);
+  /** Build the index afresh from the store's faces of this model. */
+  private rebuild(count = this.store.faces.idsFor(this.modelId).length): void {
+    const fresh = FaceIndex.empty(this.path, this.store, this.modelId, this.dim, Math.max(1024, Math.ceil(count * 1.25)));
+    const live = new Set<number>();
+    for (const face of this.store.faces.iterate(this.modelId)) {
+      fresh.hnsw.addPoint(Array.from(face.embedding), face.id);
+      live.add(face.id);
+    }
     this.hnsw = fresh.hnsw;
+    this.live = live;
     this.deleted.clear();
+  }
+
+  /**
+   * New vectors for faces the index already holds: an edited photo's faces keep their ids, so
+   * syncWith (which compares ids) cannot see the change. The caller saves.
+   */
+  refresh(faces: ReadonlyArray<{ id: number; embedding: Float32Array }>): void {
+    const held = new Set(this.hnsw.getIdsList());
+    // addPoint on a label it holds replaces that label's vector.
+    for (const f of faces) if (held.has(f.id) && !this.deleted.has(f.id)) this.hnsw.addPoint(Array.from(f.embedding), f.id);
   }
 
   private ensureCapacity(n: number): void {
@@ -119,23 +192,69 @@ export class FaceIndex {
     if (n > max) this.hnsw.resizeIndex(Math.max(n, Math.ceil(max * 1.5)));
   }
 
-  /** The `k` most similar faces to `vector`, most similar first. */
+  /**
+   * The `k` most similar faces to `vector`, most similar first. A result that is not finite,
+   * not a cosine, or not a face of the index means a damaged index: it is rebuilt from SQLite
+   * (once per index) and the search repeated; only sound results are ever returned.
+   */
   search(vector: Float32Array, k: number): Neighbour[] {
-    const n = Math.min(k, this.size);
-    if (n <= 0) return [];
-    const res = this.hnsw.searchKnn(Array.from(vector), n, (label: number) => !this.deleted.has(label));
-    return res.neighbors.map((faceId, i) => ({ faceId, similarity: 1 - res.distances[i]! }));
+    if (!isUsableQuery(vector)) return [];
+    const first = this.checkedSearch(vector, k);
+    if (first.sound || this.rebuiltAfterBadSearch) return first.hits;
+    this.rebuiltAfterBadSearch = true;
+    this.rebuild();
+    this.trySave();
+    return this.checkedSearch(vector, k).hits;
   }
 
-  /** Write the index and its sidecar atomically (tmp + rename), sidecar last. */
+  private checkedSearch(vector: Float32Array, k: number): { sound: boolean; hits: Neighbour[] } {
+    const n = Math.min(k, this.size);
+    if (n <= 0) return { sound: true, hits: [] };
+    let res: { neighbors: number[]; distances: number[] };
+    try {
+      res = this.hnsw.searchKnn(Array.from(vector), n, (label: number) => !this.deleted.has(label));
+    } catch {
+      return { sound: false, hits: [] };
+    }
+    const hits: Neighbour[] = [];
+    res.neighbors.forEach((faceId, i) => {
+      const similarity = 1 - res.distances[i]!;
+      if (this.live.has(faceId) && Math.abs(similarity) <= 1 + COSINE_SLACK) hits.push({ faceId, similarity: Math.min(1, Math.max(-1, similarity)) });
+    });
+    return { sound: hits.length === res.neighbors.length, hits };
+  }
+
+  /** Write the index and its sidecar atomically (tmp + rename), sidecar last; both private. */
   save(): void {
     const tmp = `${this.path}.tmp`;
+    const sideTmp = `${sidecarPathFor(this.path)}.tmp`;
+    rmSync(tmp, { force: true });
+    createPrivateFile(tmp); // hnswlib truncates it, keeping the mode
     this.hnsw.writeIndexSync(tmp);
-    const side: Sidecar = { modelId: this.modelId, dim: this.dim, bytes: statSync(tmp).size, deleted: [...this.deleted] };
-    rmSync(`${this.path}.json`, { force: true });
+    const side: Sidecar = {
+      version: SIDECAR_VERSION,
+      modelId: this.modelId,
+      dim: this.dim,
+      m: M,
+      bytes: statSync(tmp).size,
+      sha256: sha256OfFile(tmp),
+      count: this.hnsw.getCurrentCount(),
+      deleted: [...this.deleted],
+    };
+    rmSync(sidecarPathFor(this.path), { force: true });
     renameSync(tmp, this.path);
-    writeFileSync(`${this.path}.json.tmp`, JSON.stringify(side));
-    renameSync(`${this.path}.json.tmp`, `${this.path}.json`);
+    rmSync(sideTmp, { force: true });
+    writeFileSync(sideTmp, JSON.stringify(side), { mode: PRIVATE_FILE_MODE });
+    renameSync(sideTmp, sidecarPathFor(this.path));
+  }
+
+  /** Save, but a failure (disk full, read-only folder) only costs a rebuild next time. */
+  private trySave(): void {
+    try {
+      this.save();
+    } catch {
+      rmSync(sidecarPathFor(this.path), { force: true });
+    }
   }
 }
 

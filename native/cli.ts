@@ -2,8 +2,6 @@
  * @file The `kith` command line: index a folder with a live progress bar, and report on
  * the library. A thin shell over the engine; every number it prints comes from the store.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { existsSync } from 'node:fs';
@@ -15,6 +13,7 @@ import { UserError } from './people.ts';
 import { REPO_ROOT } from './runtime.ts';
 import { libraryToken } from './serve-token.ts';
 import { startServer } from './serve.ts';
+import { prepareLibraryFolder } from './library-files.ts';
 import { defaultDbPath } from './library-path.ts';
 import type { DeviceChoice } from './runtime.ts';
 import { Store } from './store/index.ts';
@@ -41,8 +40,10 @@ const USAGE = `kith: finds the people in your photos
 The library database defaults to ${defaultDbPath()} (or $KITH_DB).`;
 
 function openStore(db: string | undefined): Store {
+  // Belt and braces: whatever this process writes is the user's alone (library files set 0600 themselves).
+  process.umask(0o077);
   const path = db ?? defaultDbPath();
-  mkdirSync(dirname(path), { recursive: true });
+  prepareLibraryFolder(path, path === defaultDbPath({ ...process.env, KITH_DB: undefined }));
   return new Store(path);
 }
 

@@ -1,18 +1,20 @@
 /**
  * @file Face thumbnails: a small square JPEG per face, cached on disk beside the database.
- * Derived data: a missing one is simply made again from the photo.
+ * Derived data: a missing one is simply made again from the photo. Faces are private: the
+ * folder is 0700 and every thumbnail 0600 (see library-files.ts).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from './align.ts';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, libraryFiles } from './library-files.ts';
 
 export const THUMB_SIZE = 160;
 /** Share of the box added on every side, so hair and chin show. */
 const MARGIN = 0.3;
 
 export function thumbsDirFor(dbPath: string): string {
-  return `${dbPath}.thumbs`;
+  return libraryFiles(dbPath).thumbs;
 }
 
 export function faceThumbPath(dbPath: string, faceId: number): string {
@@ -38,6 +40,6 @@ export async function renderFaceThumb(image: RgbImage, box: { x1: number; y1: nu
 
 export async function saveFaceThumbs(dbPath: string, thumbs: Array<{ faceId: number; jpeg: Buffer }>): Promise<void> {
   if (thumbs.length === 0) return;
-  await mkdir(thumbsDirFor(dbPath), { recursive: true });
-  await Promise.all(thumbs.map((t) => writeFile(faceThumbPath(dbPath, t.faceId), t.jpeg)));
+  ensurePrivateDir(thumbsDirFor(dbPath));
+  await Promise.all(thumbs.map((t) => writeFile(faceThumbPath(dbPath, t.faceId), t.jpeg, { mode: PRIVATE_FILE_MODE })));
 }

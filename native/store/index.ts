@@ -43,9 +43,13 @@ export class Store {
     this.putMeta.run(key, value);
   }
 
-  /** Runs `fn` as one atomic transaction (nested calls become savepoints). */
+  /**
+   * Runs `fn` as one atomic transaction (nested calls become savepoints). BEGIN IMMEDIATE takes
+   * the write lock up front, so another process writing meanwhile makes us wait (busy_timeout)
+   * instead of failing: a deferred transaction that has read cannot wait to upgrade to a write.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   integrityCheck(): string {
