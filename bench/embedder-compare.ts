@@ -5,6 +5,7 @@
  * (TAR) when 0.1% / 0.01% of different-person pairs are (FAR). Histograms, not sorting, so all
  * ~14M pairs of lfw-dev are counted.
  */
+import '../native/no-telemetry.ts';
 import { Store } from '../native/store/index.ts';
 import { cosine } from '../native/embed.ts';
 import { labelledFaces } from './labels.ts';

@@ -3,6 +3,7 @@
  * and how close the whole pipeline comes to the pace of its models alone. The last figure
  * tells whether a speed-up has to come from the models or from the plumbing around them.
  */
+import '../native/no-telemetry.ts';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { alignFace } from '../native/align.ts';

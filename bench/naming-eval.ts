@@ -32,6 +32,7 @@
  * scored too: a cluster whose majority is a named person should get that name, any other
  * should get none.
  */
+import '../native/no-telemetry.ts';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,6 +4,7 @@
  * runs in its own child process, importing only its own libraries, so peak RSS is its own; the
  * parent prints the two side by side.
  */
+import '../native/no-telemetry.ts';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round, type Contender } from './common.ts';

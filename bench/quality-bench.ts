@@ -6,6 +6,7 @@
  * fix the result; then simulates naming (the largest clusters of half the people) and prints
  * the namer's top-1, correct-accept and false-name rate on people never named.
  */
+import '../native/no-telemetry.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -6,6 +6,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Before anything can load ONNX Runtime, here and in the Node 22 child: no telemetry (native/no-telemetry.ts).
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
@@ -18,15 +21,13 @@ if (major < 22) {
     console.error(`kith: needs Node 22 or newer (this is ${process.version}); run \`npm install\` in the Kith folder`);
     process.exit(1);
   }
+  // The child writes straight to our stdout and stderr (inherited), so they are complete when it ends.
   const run = spawnSync(node22, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(run.status ?? 1);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  const { main } = await import(join(here, '..', 'native', 'cli.ts'));
-  const code = await main(process.argv.slice(2)).catch((err) => {
-    console.error(`kith: ${err.message}`);
-    return 1;
-  });
-  process.exit(code);
+  // run() exits only once stdout has been delivered: `kith export --json | jq` gets all of it.
+  const { run } = await import(join(here, '..', 'native', 'cli.ts'));
+  await run(process.argv.slice(2));
 }

@@ -41,6 +41,20 @@ function printSearch(r: SearchResult): void {
   for (const h of r.hits.slice(0, 20)) console.log(`  face ${h.faceId}  ${(h.similarity * 100).toFixed(0)}%  ${personLabel(h.personId, h.personName)}`);
 }
 
+/** The true reason `kith suggest` has nothing to say. */
+async function whyNoSuggestions(api: ReturnType<KithEngine['client']>): Promise<string> {
+  const people = await api.people(false);
+  const named = people.filter((p) => p.name !== null).length;
+  const unnamed = people.length - named;
+  const { unassignedFaces } = await api.status();
+  if (named === 0) return 'No suggestions yet: name a few people first (`kith name <person> <name>`), and Kith suggests names for the rest.';
+  if (unnamed === 0 && unassignedFaces === 0) return 'No suggestions: every face already belongs to a named person.';
+  const open = [unnamed ? `${unnamed} unnamed ${unnamed === 1 ? 'person' : 'people'}` : '', unassignedFaces ? `${unassignedFaces} unassigned face${unassignedFaces === 1 ? '' : 's'}` : '']
+    .filter(Boolean)
+    .join(' and ');
+  return `No suggestions: ${open} left, but none looks enough like anyone you have named (or you already said no).`;
+}
+
 export async function runPeopleCommand(engine: KithEngine, command: string, rest: string[], flags: { all: boolean; full: boolean; as?: string; json: boolean }): Promise<number> {
   const api = engine.client();
   switch (command) {
@@ -71,7 +85,7 @@ export async function runPeopleCommand(engine: KithEngine, command: string, rest
       return printOp(await api.undo());
     case 'suggest': {
       const list = await api.suggestions();
-      if (list.length === 0) console.log('No suggestions: name a few people first.');
+      if (list.length === 0) console.log(await whyNoSuggestions(api));
       for (const s of list) {
         const what = s.kind === 'person' ? `unnamed #${s.personId} (${s.faceIds.length} faces)` : `face ${s.faceIds[0]}`;
         console.log(`${what}: is this ${s.suggestedName}? ${(s.confidence * 100).toFixed(0)}%`);

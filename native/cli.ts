@@ -2,13 +2,15 @@
  * @file The `kith` command line: index a folder with a live progress bar, and report on
  * the library. A thin shell over the engine; every number it prints comes from the store.
  */
+import './no-telemetry.ts';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KithEngine } from './api.ts';
+import { runAsProcess } from './cli-exit.ts';
 import { runPeopleCommand } from './cli-people.ts';
-import { indexFolder, type IndexProgress, type IndexSummary } from './indexer.ts';
+import { progressBar, shellWord, STOPPING_NOTICE, summaryText } from './index-report.ts';
+import { indexFolder } from './indexer.ts';
 import { UserError } from './people.ts';
 import { REPO_ROOT } from './runtime.ts';
 import { libraryToken } from './serve-token.ts';
@@ -47,60 +49,20 @@ function openStore(db: string | undefined): Store {
   return new Store(path);
 }
 
-function fmtEta(sec: number | null): string {
-  if (sec === null || !Number.isFinite(sec)) return '--:--';
-  const s = Math.round(sec);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
-function progressBar() {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: ' {bar} {value}/{total} photos | {faces} faces | {rate} photos/s | ETA {eta} | {errors} errors',
-      hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 5000,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(p: IndexProgress) {
-      if (p.phase !== 'indexing' && p.phase !== 'reembedding') return;
-      const payload = { faces: p.faces, rate: p.photosPerSec.toFixed(1), eta: fmtEta(p.etaSec), errors: p.errors };
-      if (!started) {
-        bar.start(p.total, p.done, payload);
-        started = true;
-      } else bar.update(p.done, payload);
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
-
-function printSummary(s: IndexSummary): void {
-  const secs = s.wallMs / 1000;
-  console.log(
-    [
-      `${s.interrupted ? 'Stopped' : 'Done'} in ${secs.toFixed(1)} s on ${s.provider} with ${s.modelId}.`,
-      `  ${s.scanned} photos found: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.moved} moved, ${s.removed} removed, ${s.reembedded} re-embedded`,
-      `  ${s.faces} faces found, ${s.errors} errors${s.errors ? ' (see `kith errors`)' : ''}`,
-      s.indexed > 0 ? `  ${(s.indexed / secs).toFixed(1)} photos/s` : '',
-    ]
-      .filter(Boolean)
-      .join('\n'),
-  );
-}
-
 async function runIndex(folder: string, db: string | undefined, device: DeviceChoice, embedder: string | undefined): Promise<number> {
   const store = openStore(db);
   const controller = new AbortController();
-  const stop = () => controller.abort();
+  const bar = progressBar();
+  // The first Ctrl+C finishes the photos in hand and saves them; with this listener gone, a
+  // second one gets Node's default and ends the process at once (SQLite keeps every saved batch).
+  const stop = () => {
+    bar.stop();
+    console.error(STOPPING_NOTICE);
+    controller.abort();
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const bar = progressBar();
+  const resume = ['kith', 'index', folder, ...(db ? ['--db', db] : []), ...(device !== 'auto' ? ['--device', device] : []), ...(embedder ? ['--embedder', embedder] : [])];
   try {
     const summary = await indexFolder(store, folder, {
       device,
@@ -111,12 +73,14 @@ async function runIndex(folder: string, db: string | undefined, device: DeviceCh
     });
     bar.stop();
     console.log(`Using ${summary.provider} execution provider.`);
-    printSummary(summary);
+    console.log(summaryText(summary, resume.map(shellWord).join(' '), bar.last));
     if (summary.interrupted) return 130;
     const clustered = await new KithEngine(store, { device, embedder }).cluster(false);
     console.log(`  ${clustered.people} people, ${clustered.unassigned} faces not yet in a person`);
     return 0;
   } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     bar.stop();
     store.close();
   }
@@ -252,12 +216,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.filename === process.argv[1]) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`kith: ${err.message}`);
-      process.exit(1);
-    },
-  );
-}
+/** `kith …` as the whole process (bin/kith.js and `npm run kith`): exits once its output is delivered. */
+export const run = (argv: string[]): Promise<void> => runAsProcess(() => main(argv));
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) void run(process.argv.slice(2));

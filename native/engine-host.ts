@@ -12,6 +12,7 @@
  *                { type:'shutdown', id }                      → { type:'result', id, result:null }, then exit
  *   host → main  { type:'ready' } once listening;  { type:'event', event, data } for every engine event.
  */
+import './no-telemetry.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KithEngine } from './api.ts';

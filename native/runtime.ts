@@ -1,8 +1,10 @@
 /**
  * @file Creates ONNX Runtime sessions on the best execution provider this machine has, and
  * falls back to CPU with one notice when the GPU path cannot start. Sessions are created
- * once per model file and cached for the life of the process.
+ * once per model file and cached for the life of the process. ONNX Runtime is kept quiet: no
+ * telemetry (no-telemetry.ts, imported first), and only its errors reach the terminal.
  */
+import './no-telemetry.ts';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +12,12 @@ import * as ort from 'onnxruntime-node';
 import type { ModelManifest } from '../models/manifest.ts';
 
 export type DeviceChoice = 'cpu' | 'gpu' | 'auto';
+
+// ORT reads this when it creates its environment, with the first session: warnings such as
+// "some nodes were not assigned to the preferred execution provider" are not the user's business.
+ort.env.logLevel = 'error';
+/** Session option with the same meaning: 3 = errors only. */
+const ERRORS_ONLY = 3;
 
 /** The GPU execution providers onnxruntime-node 1.30 ships for each platform, best first. */
 export function gpuProvidersFor(platform: NodeJS.Platform): string[] {
@@ -40,6 +48,30 @@ const cache = new Map<string, Promise<LoadedSession>>();
 /** GPU providers that already failed in this process: tried once, reported once. */
 const failedProviders = new Map<string, string>();
 
+/**
+ * Whether the dynamic linker finds `name` (as `dlopen` would, from the standard paths and
+ * LD_LIBRARY_PATH). `process.dlopen` of a library that is not a Node addon loads it, fails with
+ * "did not self-register" and unloads it again; only a missing file says "cannot open".
+ */
+export function canLoadLibrary(name: string): boolean {
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, name);
+    return true;
+  } catch (err) {
+    return !/cannot open shared object file/.test((err as Error).message);
+  }
+}
+
+/**
+ * Why a GPU provider certainly cannot start here, found without starting it, or null. On Linux
+ * WebGPU is Dawn over Vulkan: without the Vulkan loader Dawn prints a multi-line warning straight
+ * to stderr (ORT's log level does not reach it) and then fails anyway.
+ */
+export function gpuUnavailableReason(ep: string, platform: NodeJS.Platform = process.platform, canLoad: (lib: string) => boolean = canLoadLibrary): string | null {
+  if (ep === 'webgpu' && platform === 'linux' && !canLoad('libvulkan.so.1')) return 'no Vulkan loader (libvulkan.so.1) on this system';
+  return null;
+}
+
 /** The useful part of an ORT error: its last sentence, without the C++ source location. */
 function shortReason(err: unknown): string {
   const first = String((err as Error)?.message ?? err).split('\n')[0]!;
@@ -47,11 +79,17 @@ function shortReason(err: unknown): string {
 }
 
 async function create(path: string, device: DeviceChoice, notice: (line: string) => void): Promise<LoadedSession> {
-  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: ERRORS_ONLY };
   if (device !== 'cpu') {
     const fresh: string[] = [];
     for (const ep of gpuProvidersFor(process.platform)) {
       if (failedProviders.has(ep)) continue;
+      const unavailable = gpuUnavailableReason(ep);
+      if (unavailable) {
+        failedProviders.set(ep, unavailable);
+        fresh.push(ep);
+        continue;
+      }
       try {
         const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [ep] });
         return { session, provider: ep };
