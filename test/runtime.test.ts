@@ -10,8 +10,8 @@ import { alignFace } from '../native/align.ts';
 import { decodePhoto } from '../native/decode.ts';
 import { detectFaces, loadDetector } from '../native/detect.ts';
 import { cosine, Embedder } from '../native/embed.ts';
-import { gpuProvidersFor } from '../native/runtime.ts';
-import { BBT } from './helpers.ts';
+import { canLoadLibrary, gpuProvidersFor, gpuUnavailableReason } from '../native/runtime.ts';
+import { BBT, copyFaces, facesIn, runCli, tempDir } from './helpers.ts';
 
 describe('execution providers', () => {
   it('names the GPU providers onnxruntime-node ships for each platform', () => {
@@ -43,5 +43,24 @@ describe('execution providers', () => {
     const probe = await Embedder.load('sirius', 'auto');
     if (probe.provider !== 'cpu') return t.skip(`this machine has a GPU (${probe.provider})`);
     await assert.rejects(Embedder.load('fr-feature', 'gpu'), /no GPU execution provider could start \(webgpu: /);
+  });
+
+  it('does not start WebGPU on Linux without a Vulkan loader (it would only print Dawn noise and fail)', () => {
+    assert.match(gpuUnavailableReason('webgpu', 'linux', () => false)!, /no Vulkan loader \(libvulkan\.so\.1\)/);
+    assert.equal(gpuUnavailableReason('webgpu', 'linux', () => true), null);
+    assert.equal(gpuUnavailableReason('dml', 'win32', () => false), null);
+    assert.equal(gpuUnavailableReason('coreml', 'darwin', () => false), null);
+    assert.equal(canLoadLibrary('libc.so.6'), true);
+    assert.equal(canLoadLibrary('libkith-no-such-library.so.1'), false);
+  });
+
+  it('kith index on a machine without a GPU prints one notice, no ONNX Runtime or Dawn log lines', async (t) => {
+    if (canLoadLibrary('libvulkan.so.1')) return t.skip('this machine has a Vulkan loader');
+    const dir = tempDir('kith-quiet-');
+    copyFaces(join(dir, 'photos'), facesIn('portraits/faceapi-bbt').slice(0, 2));
+    const r = await runCli(['index', join(dir, 'photos'), '--db', join(dir, 'library.db'), '--embedder', 'sirius']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() && !/ photos \| /.test(l));
+    assert.deepEqual(lines, ['kith: no usable GPU (webgpu: no Vulkan loader (libvulkan.so.1) on this system); using CPU']);
   });
 });
