@@ -613,13 +613,19 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
         headers: { host: `127.0.0.1:${server.port}`, 'content-type': 'application/json', 'x-kith-token': server.token, ...headers },
       });
 
-    it('refuses requests without the token, or with a wrong one (401)', async () => {
-      for (const path of ['/', '/index.html', '/api/events', '/thumb/1', '/photo/1']) {
+    it('refuses the API, events and media without the token, or with a wrong one (401); the app itself is public', async () => {
+      for (const path of ['/api/events', '/thumb/1', '/photo/1']) {
         assert.equal((await fetch(`${server.origin}${path}`)).status, 401, path);
         assert.equal((await fetch(`${server.origin}${path}?token=wrong`)).status, 401, path);
       }
+      for (const path of ['/', '/index.html']) {
+        assert.equal((await fetch(`${server.origin}${path}`)).status, 200, path);
+        assert.equal((await fetch(`${server.origin}${path}?token=wrong`)).status, 401, `${path}: an old link`);
+      }
       const res = await fetch(`${server.origin}/api/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' });
       assert.equal(res.status, 401);
+      const query = await fetch(`${server.origin}/api/status?token=${server.token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' });
+      assert.equal(query.status, 401, 'an API call needs the header, not the query');
       const wrong = await fetch(`${server.origin}/api/status`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-kith-token': `${server.token}x` },
@@ -629,20 +635,31 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     });
 
     it('refuses a Host header that does not name it, even with the token (403)', async () => {
+      const headers = { 'content-type': 'application/json', 'x-kith-token': server.token };
       for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1.evil.example:${server.port}`, '127.0.0.1', `[::1]:${server.port}`]) {
-        const r = await raw(server.port, `/api/status?token=${server.token}`, { method: 'POST', body: '{"args":[]}', headers: { host, 'content-type': 'application/json' } });
+        const r = await raw(server.port, '/api/status', { method: 'POST', body: '{"args":[]}', headers: { ...headers, host } });
         assert.equal(r.status, 403, host);
+        assert.equal((await raw(server.port, '/', { headers: { host } })).status, 403, `${host}: the app too`);
       }
       for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`]) {
-        const r = await raw(server.port, `/api/status?token=${server.token}`, { method: 'POST', body: '{"args":[]}', headers: { host, 'content-type': 'application/json' } });
+        const r = await raw(server.port, '/api/status', { method: 'POST', body: '{"args":[]}', headers: { ...headers, host } });
         assert.equal(r.status, 200, host);
       }
     });
 
-    it('sets the token cookie HttpOnly and SameSite=Strict, with a strict CSP', async () => {
+    it('refuses an API call from a foreign Origin, even with the token (403)', async () => {
+      for (const origin of ['http://evil.example', `http://127.0.0.1:${server.port + 1}`, 'null']) {
+        const r = await post('/api/renamePerson', '{"args":[1,"Mallory"]}', { origin });
+        assert.equal(r.status, 403, origin);
+      }
+      assert.equal((await post('/api/status', '{"args":[]}', { origin: server.origin })).status, 200);
+    });
+
+    it('sets no cookie (cookies reach every port of 127.0.0.1), with a strict CSP', async () => {
       const r = await fetch(server.url);
       assert.equal(r.status, 200);
-      assert.match(r.headers.get('set-cookie') ?? '', /kith_token=[^;]+; HttpOnly; SameSite=Strict/);
+      assert.equal(r.headers.get('set-cookie'), null);
+      assert.deepEqual(await page.context().cookies(), [], 'the page that went through the whole story holds none either');
       assert.match(r.headers.get('content-security-policy') ?? '', /script-src 'self'/);
       assert.match(await r.text(), /<div id="app">/);
     });
