@@ -159,3 +159,21 @@ describe('kith suggest with nothing to suggest', () => {
     assert.equal(after.stdout.trim(), 'No suggestions: every face already belongs to a named person.');
   });
 });
+
+describe('npx kith in a terminal', () => {
+  it('prints Kith and no npm warnings (no unknown .npmrc key, no engine mismatch for Node 20)', async (t) => {
+    const npm = await bash('npm --version', {});
+    const [major, minor] = npm.stdout.trim().split('.').map(Number);
+    if (major! < 11 || (major === 11 && minor! < 16)) return t.skip(`npm ${npm.stdout.trim()} predates allowScripts (11.16)`);
+    const r = await bash('npx kith --help', {});
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^kith: finds the people in your photos/);
+    assert.equal(r.stderr, '');
+  });
+
+  it('keeps onnxruntime-node\'s install script (a CUDA download from NuGet) switched off by allowScripts', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean>; engines: Record<string, string> };
+    assert.equal(pkg.allowScripts['onnxruntime-node'], false);
+    assert.equal(pkg.engines.npm, '>=11.16', 'npm honours allowScripts from 11.16');
+  });
+});
