@@ -13,10 +13,9 @@
  *   host → main  { type:'ready' } once listening;  { type:'event', event, data } for every engine event.
  */
 import './no-telemetry.ts';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { KithEngine } from './api.ts';
 import { API_METHODS, type ApiMethod, type KithEvents } from './api-types.ts';
+import { prepareLibraryFolder } from './library-files.ts';
 import { defaultDbPath } from './library-path.ts';
 import type { DeviceChoice } from './runtime.ts';
 import type { ApiHandler } from './serve.ts';
@@ -105,7 +104,7 @@ function deviceFrom(value: string | undefined): DeviceChoice {
  */
 export function startEngineHost(port: Port, env: NodeJS.ProcessEnv = process.env, exit: (code: number) => void = (c) => process.exit(c)) {
   const dbPath = defaultDbPath(env);
-  mkdirSync(dirname(dbPath), { recursive: true });
+  prepareLibraryFolder(dbPath, !env.KITH_DB); // the per-user Kith folder is 0700
   const store = new Store(dbPath);
   const log = (line: string) => console.error(`kith engine: ${line}`);
   const engine = new KithEngine(store, {
