@@ -66,6 +66,65 @@ export interface ClusterFace {
   vector: Float32Array;
   /** isGoodFace(...) or a caller override (e.g. a user-confirmed face). */
   good: boolean;
+  /** Where the face sits in its photo, as fractions of the photo; without it a face has no near-duplicates. */
+  box?: RelativeBox;
+}
+
+/** A face box relative to its photo: centre and width as fractions of the photo's width and height. */
+export interface RelativeBox {
+  cx: number;
+  cy: number;
+  w: number;
+}
+
+/** Face box (pixels) and photo size to a RelativeBox; undefined when the photo size is unknown. */
+export function relativeBox(box: { x1: number; y1: number; x2: number; y2: number }, width: number | null, height: number | null): RelativeBox | undefined {
+  if (!width || !height) return undefined;
+  return { cx: (box.x1 + box.x2) / 2 / width, cy: (box.y1 + box.y2) / 2 / height, w: (box.x2 - box.x1) / width };
+}
+
+/**
+ * When two faces in two photos are one observation (a resized copy, a re-saved export): the
+ * vectors nearly identical and the face in the same place of the frame. Such faces count once
+ * as evidence that a person exists or that two groups are one person.
+ */
+export interface NearDuplicateRule {
+  /** Smallest cosine similarity. */
+  similarity: number;
+  /** Largest difference of the box centres, as a fraction of the photo side. */
+  position: number;
+  /** Largest relative difference of the box widths (relative to the photo width). */
+  scale: number;
+}
+
+/**
+ * Measured (bench/near-duplicates.ts): resized copies of one photo score cosine 0.985–0.999 with
+ * centres within 0.005 of each other; on lfw-dev, where every face is centred the same way by
+ * design, 0.25 % of same-person pairs of different photos exceed 0.97 (LFW's own duplicate
+ * photos, most of them) and no different-person pair does.
+ */
+export const NEAR_DUPLICATE: NearDuplicateRule = { similarity: 0.95, position: 0.02, scale: 0.1 };
+
+/** Whether faces a and b (of similarity `sim`) are one observation under `rule`. */
+export function isNearDuplicate(a: Pick<ClusterFace, 'photoId' | 'box'>, b: Pick<ClusterFace, 'photoId' | 'box'>, sim: number, rule: NearDuplicateRule | null = NEAR_DUPLICATE): boolean {
+  if (!rule || sim < rule.similarity || a.photoId === b.photoId || !a.box || !b.box) return false;
+  return (
+    Math.abs(a.box.cx - b.box.cx) <= rule.position &&
+    Math.abs(a.box.cy - b.box.cy) <= rule.position &&
+    Math.abs(a.box.w - b.box.w) <= rule.scale * Math.max(a.box.w, b.box.w)
+  );
+}
+
+/** How many observations `faces` are once near-duplicates count as one (all pairs compared: for small groups). */
+export function countObservations(faces: readonly Pick<ClusterFace, 'photoId' | 'box' | 'vector'>[], rule: NearDuplicateRule | null = NEAR_DUPLICATE): number {
+  const parent = faces.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (let i = 0; i < faces.length; i++) {
+    for (let j = i + 1; j < faces.length; j++) {
+      if (isNearDuplicate(faces[i]!, faces[j]!, dot32(faces[i]!.vector, faces[j]!.vector), rule)) parent[find(j)] = find(i);
+    }
+  }
+  return new Set(faces.map((_, i) => find(i))).size;
 }
 
 export interface Neighbour {
@@ -113,6 +172,8 @@ export interface ClusterParams {
   k: number;
   /** Different must-link groups (distinct confirmed people) never merge. */
   keepGroupsApart: boolean;
+  /** Near-duplicate faces count as one observation (null: every face counts). */
+  nearDuplicates: NearDuplicateRule | null;
 }
 
 /**
@@ -140,6 +201,7 @@ export const DEFAULT_PARAMS: ClusterParams = {
   minClusterSize: 2,
   k: 32,
   keepGroupsApart: true,
+  nearDuplicates: NEAR_DUPLICATE,
 };
 
 export interface ClusterOptions extends Partial<ClusterParams> {
@@ -340,6 +402,29 @@ class Clusters {
     return dot32(this.sum[a]!, this.sum[b]!) / (this.count[a]! * this.count[b]!);
   }
 
+  /**
+   * Make roots a and b one cluster that counts as one of them: a near-duplicate adds its face
+   * (and photo) but no weight. The larger of the two (by count) keeps its sum and count.
+   */
+  absorb(a: number, b: number): number {
+    const [root, gone] = a < b ? [a, b] : [b, a];
+    const keeper = this.count[a]! > this.count[b]! || (this.count[a] === this.count[b] && a < b) ? a : b;
+    this.parent[gone] = root;
+    this.sum[root] = this.sum[keeper]!;
+    this.owned[root] = this.owned[keeper]!;
+    this.count[root] = this.count[keeper]!;
+    this.sum[gone] = NOTHING;
+    this.owned[gone] = 0;
+    for (const p of this.photos[gone]!) this.photos[root]!.add(p);
+    this.photos[gone] = new Set();
+    const cg = this.cannot[gone];
+    if (cg) this.cannot[root] = [...(this.cannot[root] ?? []), ...cg];
+    if (this.group[root]! < 0) this.group[root] = this.group[gone]!;
+    this.version[root]!++;
+    this.version[gone]!++;
+    return root;
+  }
+
   /** Merge roots a and b; returns the surviving root (the smaller index). */
   union(a: number, b: number): number {
     const [root, gone] = a < b ? [a, b] : [b, a];
@@ -511,6 +596,53 @@ function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly
 }
 
 /**
+ * Fold near-duplicate faces (see NearDuplicateRule) into one unit each before clustering, so a
+ * photo and its resized copy weigh as one face in every linkage, size and evidence rule.
+ * kNN edges come most similar first, so only the head of each list is read.
+ */
+function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edges: (c: number) => readonly Neighbour[], rule: NearDuplicateRule, keepGroupsApart: boolean): void {
+  for (let c = 0; c < canon.length; c++) {
+    if (!canon[c]!.box) continue;
+    for (const e of edges(c)) {
+      if (e.similarity < rule.similarity) break;
+      if (!isNearDuplicate(canon[c]!, canon[e.j]!, e.similarity, rule)) continue;
+      const a = cl.find(c), b = cl.find(e.j);
+      if (a !== b && cl.compatible(a, b, keepGroupsApart)) cl.absorb(a, b);
+    }
+  }
+}
+
+/** Every face's edges read once into flat typed arrays, handed out as fresh lists. */
+function edgeCache(edges: (c: number) => Neighbour[], n: number): (c: number) => Neighbour[] {
+  const start = new Int32Array(n + 1);
+  let js = new Int32Array(Math.max(16, n * 8));
+  let sims = new Float64Array(js.length);
+  for (let c = 0; c < n; c++) {
+    const list = edges(c);
+    const at = start[c]!;
+    if (at + list.length > js.length) {
+      const grown = Math.max(js.length * 2, at + list.length);
+      const j2 = new Int32Array(grown);
+      j2.set(js);
+      js = j2;
+      const s2 = new Float64Array(grown);
+      s2.set(sims);
+      sims = s2;
+    }
+    list.forEach((e, k) => {
+      js[at + k] = e.j;
+      sims[at + k] = e.similarity;
+    });
+    start[c + 1] = at + list.length;
+  }
+  return (c) => {
+    const out: Neighbour[] = [];
+    for (let k = start[c]!; k < start[c + 1]!; k++) out.push({ j: js[k]!, similarity: sims[k]! });
+    return out;
+  };
+}
+
+/**
  * Cluster faces into people. Deterministic and independent of the order of `faces`: ties are
  * broken by face id. Photo-mates and `cannotLink` pairs never end up together; `mustLink`
  * groups start together (a member conflicting with its own group is left out of it).
@@ -527,14 +659,22 @@ export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: Clus
     (cl.cannot[a] ??= []).push(b);
     (cl.cannot[b] ??= []).push(a);
   }
-  const edges = canonicalEdges(faces, knn, order, rank);
+  // Read once and kept compactly (12 bytes per edge): the near-duplicate pass, the
+  // agglomeration and the attachment all walk them, and each read is a kNN query.
+  const edges = p.nearDuplicates ? edgeCache(canonicalEdges(faces, knn, order, rank), n) : canonicalEdges(faces, knn, order, rank);
 
   const grouped = seedGroups(cl, opts.mustLink ?? [], rank, p.keepGroupsApart);
+  if (p.nearDuplicates) collapseNearDuplicates(cl, canon, edges, p.nearDuplicates, p.keepGroupsApart);
+  // A unit (a face with its near-duplicates, or a confirmed group) is good when any member is:
+  // confirmed faces count as good, the user vouched for them.
+  const goodUnit = new Uint8Array(n);
+  for (let c = 0; c < n; c++) if (grouped[c] || canon[c]!.good) goodUnit[cl.find(c)] = 1;
   const good: number[] = [];
   const poor: number[] = [];
   for (let c = 0; c < n; c++) {
-    if (grouped[c]) good.push(c); // confirmed faces count as good: the user vouched for them
-    else (canon[c]!.good ? good : poor).push(c);
+    const r = cl.find(c);
+    if (goodUnit[r]) good.push(c);
+    else if (r === c) poor.push(c); // a poor unit attaches once, as its root
   }
   agglomerate(cl, good, edges, p);
   const isGoodRoot = new Uint8Array(n);
@@ -827,7 +967,8 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
   const clusters: number[][] = [];
   for (const g of groups) {
     const members = [...g.added].sort(byId);
-    if (members.length >= p.minClusterSize || members.some((i) => mustLinked[i])) clusters.push(members);
+    const observations = countObservations(members.map((i) => faces[i]!), p.nearDuplicates);
+    if (observations >= p.minClusterSize || members.some((i) => mustLinked[i])) clusters.push(members);
     else unassigned.push(...members);
   }
   joins.sort((x, y) => byId(x.face, y.face));

@@ -11,6 +11,7 @@ import {
   DEFAULT_PARAMS,
   isGoodFace,
   knnFromSearch,
+  relativeBox,
   summarisePerson,
   type ClusterFace,
 } from './cluster.ts';
@@ -26,13 +27,27 @@ export interface ClusterSummary {
   ms: number;
 }
 
+/** A face as clustering sees it: good when it passes the gate or the user vouched for it; placed in its photo. */
+function clusterFace(f: FaceRow, confirmed: { has(faceId: number): boolean }, sizes: PhotoSizes): ClusterFace {
+  const size = sizes.get(f.photoId);
+  return { id: f.id, photoId: f.photoId, vector: f.embedding, good: confirmed.has(f.id) || isGoodFace(f), box: relativeBox(f.box, size?.width ?? null, size?.height ?? null) };
+}
+
+type PhotoSizes = ReadonlyMap<number, { width: number | null; height: number | null }>;
+
+/** Photo sizes by id, for placing faces in their frame (near-duplicate detection). */
+function photoSizes(store: Store): PhotoSizes {
+  return new Map(store.photos.list().map((p) => [p.id, { width: p.width, height: p.height }]));
+}
+
 /** Every face of the model, with the confirmed ones marked good (the user vouched for them). */
 function loadFaces(store: Store, modelId: string, confirmed: ReadonlySet<number>): { faces: ClusterFace[]; rows: Map<number, FaceRow> } {
   const faces: ClusterFace[] = [];
   const rows = new Map<number, FaceRow>();
+  const sizes = photoSizes(store);
   for (const f of store.faces.iterate(modelId)) {
     rows.set(f.id, f);
-    faces.push({ id: f.id, photoId: f.photoId, vector: f.embedding, good: confirmed.has(f.id) || isGoodFace(f) });
+    faces.push(clusterFace(f, confirmed, sizes));
   }
   return { faces, rows };
 }
@@ -111,7 +126,8 @@ export class PeopleClusterer {
     const people = this.store.people;
     const { confirmedOf, rejected } = decisionsByKind(people.decisions());
     const holder = new Map(people.assignments().map((a) => [a.faceId, a.personId]));
-    const toCluster = (f: FaceRow): ClusterFace => ({ id: f.id, photoId: f.photoId, vector: f.embedding, good: confirmedOf.has(f.id) || isGoodFace(f) });
+    const sizes = photoSizes(this.store);
+    const toCluster = (f: FaceRow): ClusterFace => clusterFace(f, confirmedOf, sizes);
     const lastClustered = Number(this.store.meta('clustered_through_face') ?? 0);
     const added = this.store.faces.facesAfter(index.modelId, lastClustered).filter((f) => !holder.has(f.id));
     if (added.length === 0) {

@@ -12,9 +12,12 @@ import { clusterScores } from '../native/cluster-metrics.ts';
 import {
   assignIncremental,
   clusterFaces,
+  countObservations,
   DEFAULT_GATE,
   isGoodFace,
+  isNearDuplicate,
   knnFromSearch,
+  relativeBox,
   summarisePerson,
   type ClusterFace,
   type ClusterResult,
@@ -235,3 +238,61 @@ describe('quality gate', () => {
     }
   });
 });
+
+describe('near-duplicates count once', () => {
+  let faces: ClusterFace[];
+  let knn: Knn;
+  let copyIds: Set<number>;
+
+  before(async () => {
+    // Four resized copies (240p to 1080p) of one Obama photo: one observation of him, not four.
+    const dir = tempDir();
+    const library = join(dir, 'Photos');
+    copyFaces(library, facesIn('extras/face_recognition-variants', (p) => /obama-\d+p\.jpg$/.test(p)));
+    const store = new Store(join(dir, 'library.db'));
+    const summary = await indexFolder(store, library, { device: 'cpu' });
+    const photos = new Map(store.photos.list().map((p) => [p.id, p]));
+    const rows = [...store.faces.iterate(summary.modelId)];
+    faces = rows.map((f) => {
+      const p = photos.get(f.photoId)!;
+      return { id: f.id, photoId: f.photoId, vector: f.embedding, good: isGoodFace(f), box: relativeBox(f.box, p.width, p.height) };
+    });
+    copyIds = new Set(rows.filter((f) => f.size >= 40).map((f) => f.id));
+    const index = FaceIndex.open(store, summary.modelId, rows[0]!.embedding.length);
+    const lists = faces.map((_, i) => knnFromSearch(faces, (v, k) => index.search(v, k))(i));
+    knn = (i) => lists[i]!;
+    store.close();
+  });
+
+  it('finds his face in each copy, at one place of the frame', () => {
+    assert.equal(copyIds.size, 4, 'one clear face per copy');
+    const copies = faces.filter((f) => copyIds.has(f.id));
+    for (const a of copies) for (const b of copies) if (a !== b) assert.ok(isNearDuplicate(a, b, dot(a.vector, b.vector)), `${a.id} ~ ${b.id}: cos ${dot(a.vector, b.vector)}, ${JSON.stringify([a.box, b.box])}`);
+    assert.equal(countObservations(copies), 1);
+  });
+
+  it('does not make a person of one photo and its resized copies', () => {
+    const r = clusterFaces(faces, knn);
+    const grouped = r.clusters.filter((c) => c.some((i) => copyIds.has(faces[i]!.id)));
+    assert.deepEqual(grouped, [], 'the copies are one observation: no person yet');
+    const counted = clusterFaces(faces, knn, { nearDuplicates: null });
+    assert.ok(counted.clusters.some((c) => c.filter((i) => copyIds.has(faces[i]!.id)).length === 4), 'counted one by one, they would be a person');
+  });
+
+  it('joins the copies to a person as one, once there is a second, real photo of him', () => {
+    // A different photo of the same man (not a copy: other pixels, other place in the frame).
+    const copies = faces.filter((f) => copyIds.has(f.id));
+    const other: ClusterFace = { ...copies[0]!, id: 999_999, photoId: 999_999, box: { cx: 0.2, cy: 0.3, w: 0.1 } };
+    const all = [...faces, other];
+    const r = clusterFaces(all, (i) => (i === all.length - 1 ? copies.map((c) => ({ j: faces.indexOf(c), similarity: 0.99 })) : knn(i)));
+    const person = r.clusters.find((c) => c.includes(all.length - 1));
+    assert.ok(person, 'a second photo makes him a person');
+    assert.equal(person.length, 5, 'with every copy');
+  });
+});
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
