@@ -11,7 +11,8 @@ import { EngineClient } from './engine-client.ts';
 import { CHANNELS, isApiMethod, isAppSender, settle, type IpcReply } from './ipc.ts';
 import { menuTemplate } from './menu.ts';
 import { createProtocolHandler } from './protocol.ts';
-import { APP_ORIGIN, APP_URL, SCHEME } from './urls.ts';
+import { allowExternal, allowNavigation, allowPermission } from './security.ts';
+import { APP_URL, SCHEME } from './urls.ts';
 import { loadWindowState, MIN_SIZE, saveWindowState } from './window-state.ts';
 
 // Must happen before `ready`: kith:// behaves like https (origin, fetch, secure context).
@@ -44,7 +45,8 @@ function startEngine(): void {
   const child = utilityProcess.fork(paths.engine, [], {
     serviceName: 'Kith engine',
     stdio: 'inherit',
-    env: { ...process.env, KITH_MODELS_DIR: paths.models },
+    // No ONNX Runtime telemetry (device id, upload queue under ~/.cache/Microsoft): set before the engine starts.
+    env: { ...process.env, KITH_MODELS_DIR: paths.models, ORT_DISABLE_TELEMETRY: '1' },
   });
   engineProcess = child;
   engine.attach((msg) => child.postMessage(msg));
@@ -112,14 +114,6 @@ function createWindow(): void {
     if (win === w) win = null;
   });
 
-  // The window shows the app and nothing else: no new windows, no navigation away.
-  w.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  w.webContents.on('will-navigate', (e, url) => {
-    if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault();
-  });
   void w.loadURL(APP_URL);
 }
 
@@ -147,9 +141,27 @@ if (!app.requestSingleInstanceLock()) {
     win.focus();
   });
 
+  // Every page Electron creates shows the app and nothing else: no new windows (a listed https
+  // link opens in the user's browser instead), no navigation or redirect away, no <webview>.
+  app.on('web-contents-created', (_e, contents) => {
+    contents.setWindowOpenHandler(({ url }) => {
+      if (allowExternal(url)) void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+    contents.on('will-navigate', (e, url) => {
+      if (!allowNavigation(url)) e.preventDefault();
+    });
+    contents.on('will-redirect', (e, url) => {
+      if (!allowNavigation(url)) e.preventDefault();
+    });
+    contents.on('will-attach-webview', (e) => e.preventDefault());
+  });
+
   app.whenReady().then(() => {
-    // No camera, microphone, notifications, geolocation...: only copying text to the clipboard.
-    session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
+    // No camera, microphone, notifications, geolocation...: only writing text to the clipboard,
+    // and only for the app's own pages. Asked (request) and silently checked (check) alike.
+    session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) => callback(allowPermission(permission, details.requestingUrl)));
+    session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => allowPermission(permission, requestingOrigin));
     protocol.handle(SCHEME, createProtocolHandler({ rendererDir: paths.renderer, resource: (kind, id) => engine.resource(kind, id) }));
     Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(process.platform, app.getName())));
     registerIpc();

@@ -69,6 +69,25 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
   });
 }
 
+/**
+ * Electron's fuse wire, as every Electron >= 12 executable carries it: a sentinel, the wire
+ * version (1), the number of fuses, then one byte per fuse, '1' on and '0' off. The stub
+ * carries one with Electron's defaults, so electron-builder has real fuses to flip.
+ */
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+const FUSES = ['RunAsNode', 'EnableCookieEncryption', 'EnableNodeOptionsEnvironmentVariable', 'EnableNodeCliInspectArguments', 'EnableEmbeddedAsarIntegrityValidation', 'OnlyLoadAppFromAsar', 'LoadBrowserProcessSpecificV8Snapshot', 'GrantFileProtocolExtraPrivileges'];
+const ELECTRON_DEFAULT_FUSES = '10110001';
+
+function readFuses(executable: string): Record<string, boolean> {
+  const bin = readFileSync(executable);
+  const at = bin.indexOf(FUSE_SENTINEL);
+  assert.ok(at >= 0, `fuse sentinel in ${executable}`);
+  const wire = at + FUSE_SENTINEL.length;
+  assert.equal(bin[wire], 1, 'fuse wire version 1');
+  const length = bin[wire + 1]!;
+  return Object.fromEntries(FUSES.slice(0, length).map((name, i) => [name, bin[wire + 2 + i] === 0x31]));
+}
+
 const arch = process.arch; // electron-builder's names match Node's for x64 and arm64
 const otherOrtBinaries = (path: string) =>
   /^node_modules\/onnxruntime-node\/bin\/napi-v\d+\/([^/]+)(?:\/([^/]+))?/.exec(path)?.slice(1).filter(Boolean) ?? [];
@@ -78,6 +97,7 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
   let resources: string;
   let files: Map<string, AsarEntry>;
   let unpacked: string[];
+  let executable: string;
 
   before(async () => {
     await buildApp();
@@ -87,7 +107,7 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
     const stub = join(dir, 'electron-stub');
     mkdirSync(join(stub, 'resources'), { recursive: true });
     mkdirSync(join(stub, 'locales'), { recursive: true });
-    writeFileSync(join(stub, 'electron'), '#!/bin/sh\necho "stub Electron"\n');
+    writeFileSync(join(stub, 'electron'), Buffer.concat([Buffer.from(`#!/bin/sh\necho "stub Electron"\nexit 0\n# ${FUSE_SENTINEL}`), Buffer.from([1, FUSES.length]), Buffer.from(`${ELECTRON_DEFAULT_FUSES}\n`)]));
     chmodSync(join(stub, 'electron'), 0o755);
     writeFileSync(join(stub, 'locales', 'en-US.pak'), '');
     out = join(dir, 'release');
@@ -100,6 +120,7 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
     assert.equal(result.code, 0, `electron-builder failed:\n${result.output}`);
     const appDir = join(out, arch === 'x64' ? 'linux-unpacked' : `linux-${arch}-unpacked`);
     resources = join(appDir, 'resources');
+    executable = join(appDir, 'kith');
     files = asarFiles(readAsarHeader(join(resources, 'app.asar')));
     unpacked = walk(join(resources, 'app.asar.unpacked'));
   });
@@ -111,6 +132,19 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
     assert.match(yml, /linux:\n  target:\n    - AppImage\n    - deb\n/);
     assert.match(yml, /mac:\n(?:  #.*\n)*  target:\n    - target: dmg\n/);
     assert.match(yml, /win:\n  target:\n    - target: nsis\n/);
+  });
+
+  it('flips the Electron fuses: no RunAsNode, NODE_OPTIONS or --inspect; only app.asar, integrity-checked; no file:// privileges', () => {
+    assert.deepEqual(readFuses(executable), {
+      RunAsNode: false,
+      EnableCookieEncryption: false,
+      EnableNodeOptionsEnvironmentVariable: false,
+      EnableNodeCliInspectArguments: false,
+      EnableEmbeddedAsarIntegrityValidation: true,
+      OnlyLoadAppFromAsar: true,
+      LoadBrowserProcessSpecificV8Snapshot: false,
+      GrantFileProtocolExtraPrivileges: false,
+    });
   });
 
   it('names the executable after the app and ships the bundles, not the sources', () => {
