@@ -3,7 +3,7 @@
  * the engine started as a `utilityProcess` so indexing never stalls the window. Thin on
  * purpose: every decision worth testing lives in a small Electron-free module beside it
  * (protocol.ts, window-state.ts, engine-client.ts, ipc.ts, menu.ts); this file only wires
- * them to Electron. Tests never import it.
+ * them to Electron. Tests load it only with a fake `electron` (test/electron-security.test.ts).
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, utilityProcess, type UtilityProcess } from 'electron';
 import { join } from 'node:path';
