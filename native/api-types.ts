@@ -52,6 +52,8 @@ export interface PhotoInfo {
   width: number | null;
   height: number | null;
   takenAt: string | null;
+  /** Other files with exactly this photo's content (copies); the faces are stored once, on this photo. */
+  alsoAt: string[];
   faces: FaceInfo[];
 }
 

@@ -303,7 +303,7 @@ export class KithEngine implements ApiHandler {
   }
 
   private photoInfo(p: PhotoView): PhotoInfo {
-    return { ...p, faces: this.store.views.photoFaces(p.id).map(faceInfo) };
+    return { ...p, alsoAt: this.store.views.alsoAt(p.id), faces: this.store.views.photoFaces(p.id).map(faceInfo) };
   }
 
   private photo(id: number): PhotoInfo {

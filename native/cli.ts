@@ -22,7 +22,8 @@ import { Store } from './store/index.ts';
 
 const USAGE = `kith: finds the people in your photos
 
-  kith index <folder> [--device cpu|gpu|auto] [--embedder ensemble|sirius|fr-feature]
+  kith index <folder> [--device cpu|gpu|auto] [--embedder ensemble|sirius|fr-feature] [--verify]
+                                        (--verify: re-read every file, not only those whose size or time changed)
   kith stats [--json]                   photos, faces, errors, models
   kith errors                           photos that could not be read, and why
   kith people [--all]                   people, named first (--all: hidden ones too)
@@ -49,7 +50,7 @@ function openStore(db: string | undefined): Store {
   return new Store(path);
 }
 
-async function runIndex(folder: string, db: string | undefined, device: DeviceChoice, embedder: string | undefined): Promise<number> {
+async function runIndex(folder: string, db: string | undefined, device: DeviceChoice, embedder: string | undefined, verify = false): Promise<number> {
   const store = openStore(db);
   const controller = new AbortController();
   const bar = progressBar();
@@ -67,6 +68,7 @@ async function runIndex(folder: string, db: string | undefined, device: DeviceCh
     const summary = await indexFolder(store, folder, {
       device,
       embedder,
+      verify,
       signal: controller.signal,
       onProgress: (p) => bar.update(p),
       notice: (line) => console.error(`kith: ${line}`),
@@ -96,6 +98,8 @@ function runStats(db: string | undefined, json: boolean): number {
       photos: photos.done + photos.error + photos.pending,
       photosIndexed: photos.done,
       errors: photos.error,
+      /** Files with the same content as a photo (counted once, as that photo). */
+      duplicates: store.photos.duplicateCount(),
       faces: store.faces.total(),
       models: store.faces.modelCounts(),
       lastRun: store.runs.latest() ?? null,
@@ -104,6 +108,7 @@ function runStats(db: string | undefined, json: boolean): number {
     else {
       console.log(`Library ${stats.db}${stats.root ? ` (${stats.root})` : ''}`);
       console.log(`  ${stats.photos} photos (${stats.photosIndexed} indexed, ${stats.errors} errors), ${stats.faces} faces`);
+      if (stats.duplicates > 0) console.log(`  ${stats.duplicates} duplicate files (same content as a photo above; faces counted once)`);
       for (const m of stats.models) console.log(`  ${m.n} faces embedded with ${m.modelId}`);
       const r = stats.lastRun;
       if (r) console.log(`  last run #${r.id} ${r.status} on ${r.provider}, started ${r.startedAt} UTC`);
@@ -182,6 +187,7 @@ export async function main(argv: string[]): Promise<number> {
       as: { type: 'string' },
       port: { type: 'string' },
       'new-token': { type: 'boolean', default: false },
+      verify: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -195,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'index':
       if (rest.length !== 1) throw new Error('usage: kith index <folder>');
-      return runIndex(rest[0]!, values.db, device, values.embedder);
+      return runIndex(rest[0]!, values.db, device, values.embedder, values.verify);
     case 'stats':
       return runStats(values.db, values.json);
     case 'errors':

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { FaceIndex } from './ann.ts';
 import { analysePhoto, recrop, type FaceDraft } from './analyse.ts';
 import { decodePhotoFile, DecodeError, photoFileSize, type DecodedPhoto } from './decode.ts';
@@ -16,8 +16,13 @@ import { loadDetector } from './detect.ts';
 import { MODELS_DIR, type DeviceChoice } from './runtime.ts';
 import { scanFolder, type ScannedFile } from './scan.ts';
 import type { IndexProgress } from './api-types.ts';
-import type { PhotoRow, Store } from './store/index.ts';
+import type { Store } from './store/index.ts';
 import { saveFaceThumbs } from './thumbs.ts';
+import { isInside, planRun } from './index-plan.ts';
+import { applyPlan, recordNewCopies } from './index-apply.ts';
+import { matchFaces, type MatchableFace } from './face-match.ts';
+import { journalLostFaces } from './face-journal.ts';
+import { missingThumbs, rebuildThumbs } from './thumb-repair.ts';
 
 /** Photos read and decoded ahead of the one in the detector. */
 const PREFETCH = 3;
@@ -39,9 +44,16 @@ export interface IndexSummary {
   provider: string;
   modelId: string;
   scanned: number;
+  /** Files not re-read: size and mtime unchanged, or only those changed (same content). */
   unchanged: number;
+  /** Of `unchanged`: the size or mtime changed but the content did not (kept as it was). */
+  touched: number;
   indexed: number;
   moved: number;
+  /** Files with the same content as a photo already in the library, recorded as its copies (no faces). */
+  copies: number;
+  /** Faces whose thumbnail was missing and made again. */
+  thumbsRebuilt: number;
   removed: number;
   reembedded: number;
   errors: number;
@@ -58,6 +70,8 @@ export interface IndexOptions {
   onProgress?: (p: IndexProgress) => void;
   notice?: (line: string) => void;
   signal?: AbortSignal;
+  /** Read and hash every file, not only those whose size or mtime changed (`kith index --verify`). */
+  verify?: boolean;
 }
 
 interface Loaded {
@@ -138,55 +152,6 @@ async function* prefetched(files: readonly ScannedFile[], signal?: AbortSignal):
   }
 }
 
-interface Plan {
-  todo: ScannedFile[];
-  unchanged: number;
-  moves: Array<{ row: PhotoRow; to: ScannedFile }>;
-  removals: PhotoRow[];
-}
-
-function isInside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
-
-/** Compare the scan with the store: what to index, what moved, what is gone. */
-async function plan(store: Store, root: string, files: readonly ScannedFile[]): Promise<Plan> {
-  const known = new Map(store.photos.list().filter((r) => isInside(r.path, root)).map((r) => [r.path, r]));
-  const seen = new Set(files.map((f) => f.path));
-  const missing = [...known.values()].filter((r) => !seen.has(r.path));
-  const todo: ScannedFile[] = [];
-  const moves: Plan['moves'] = [];
-  let unchanged = 0;
-  const missingBySize = new Map<number, PhotoRow[]>();
-  for (const r of missing) if (r.hash) missingBySize.set(r.size, [...(missingBySize.get(r.size) ?? []), r]);
-  for (const f of files) {
-    const row = known.get(f.path);
-    if (row) {
-      if (row.size === f.size && row.mtimeMs === f.mtimeMs && row.status !== 'pending') unchanged++;
-      else todo.push(f);
-      continue;
-    }
-    // A new path whose size matches a vanished photo may be that photo moved: compare content hashes.
-    const candidates = missingBySize.get(f.size);
-    if (candidates?.length) {
-      try {
-        const hash = sha256(await readFile(f.path));
-        const i = candidates.findIndex((r) => r.hash === hash);
-        if (i >= 0) {
-          moves.push({ row: candidates[i]!, to: f });
-          candidates.splice(i, 1);
-          continue;
-        }
-      } catch {
-        // Unreadable now: index it normally and let that record the error.
-      }
-    }
-    todo.push(f);
-  }
-  const movedIds = new Set(moves.map((m) => m.row.id));
-  return { todo, unchanged, moves, removals: missing.filter((r) => !movedIds.has(r.id)) };
-}
-
 /** Index `folder` into `store`; safe to interrupt and re-run at any point. */
 export async function indexFolder(store: Store, folder: string, opts: IndexOptions = {}): Promise<IndexSummary> {
   const started = performance.now();
@@ -202,15 +167,22 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
   const progress: IndexProgress = { phase: 'scanning', total: 0, done: 0, faces: 0, errors: 0, photosPerSec: 0, etaSec: null };
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
-  const scan = await scanFolder(root);
+  const dbPath = resolve(store.path);
+  if (isInside(dbPath, root)) notice(`the library ${dbPath} is inside the photo folder; Kith skips its own files there`);
+  const scan = await scanFolder(root, { library: dbPath });
   for (const p of scan.problems) notice(`cannot read ${p.path}: ${p.error}`);
-  const work = await plan(store, root, scan.files);
+  const rows = store.photos.list().filter((r) => isInside(r.path, root));
+  const work = await planRun(rows, scan, (path) => sha256File(path).catch(() => null), { verify: opts.verify });
+  if (work.unseen > 0) {
+    notice(
+      scan.files.length === 0
+        ? `found no photos in ${root}, where ${work.unseen} were: keeping them (is the drive connected?)`
+        : `${work.unseen} photos are in folders Kith cannot read now: keeping them as they were`,
+    );
+  }
 
   const runId = store.runs.start(root, provider, embedder.modelId);
-  store.transaction(() => {
-    for (const m of work.moves) store.photos.relocate(m.row.id, m.to.path, m.to.mtimeMs);
-    for (const r of work.removals) store.photos.delete(r.id);
-  });
+  applyPlan(store, work, runId);
 
   const stages: StageTimes = { read: 0, decode: 0, detect: 0, align: 0, embed: 0, store: 0 };
   const reembedIds = store.faces.photosNeedingReembed(embedder.modelId);
@@ -243,7 +215,13 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
     let v = 0;
     const thumbs: Array<{ faceId: number; jpeg: Buffer }> = [];
     store.transaction(() => {
-      for (const p of batch) {
+      const matched = batch.map((p) => {
+        const faces = p.faces.map((f) => ({ ...f, modelId: embedder.modelId, embedding: vectors[v++]! }));
+        return { p, faces, kept: keptFaceIds(store, p.loaded.file.path, p.loaded.photo!, faces) };
+      });
+      // Before the faces go: the journal entry holds the decisions that go with them.
+      journalLostFaces(store, matched.map((m) => ({ path: m.p.loaded.file.path, faceIds: m.kept.lost })), 'edited');
+      for (const { p, faces, kept } of matched) {
         const { file, hash, photo } = p.loaded;
         const photoId = store.photos.upsert(file.path, {
           size: file.size,
@@ -256,10 +234,7 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
           status: 'done',
           runId,
         });
-        const ids = store.faces.replaceForPhoto(
-          photoId,
-          p.faces.map((f) => ({ ...f, modelId: embedder.modelId, embedding: vectors[v++]! })),
-        );
+        const ids = store.faces.syncForPhoto(photoId, faces.map((f, j) => ({ ...f, keepId: kept.ids[j] })));
         ids.forEach((faceId, i) => thumbs.push({ faceId, jpeg: p.thumbs[i]! }));
       }
       store.runs.progress(runId, progress.total, indexed + batch.length, progress.faces, progress.errors);
@@ -304,9 +279,22 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
     reembedded = await reembedPhotos(store, embedder, reembedIds, tick, opts.signal);
   }
 
+  const copies = opts.signal?.aborted ? 0 : recordNewCopies(store, work, runId);
+
+  let thumbsRebuilt = 0;
+  if (!opts.signal?.aborted) {
+    const missing = missingThumbs(store);
+    progress.total += missing.size;
+    for (const [photoId, faceIds] of missing) {
+      if (opts.signal?.aborted) break;
+      if (await rebuildThumbs(store, photoId, faceIds)) thumbsRebuilt += faceIds.length;
+      tick(store.photos.getById(photoId)?.path ?? '');
+    }
+  }
+
   progress.phase = 'indexing-ann';
   emit();
-  FaceIndex.open(store, embedder.modelId, embedder.dim);
+  openFaceIndex(store, embedder.modelId, embedder.dim);
 
   const interrupted = opts.signal?.aborted ?? false;
   store.runs.progress(runId, progress.total, indexed, progress.faces, progress.errors);
@@ -318,9 +306,12 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
     provider,
     modelId: embedder.modelId,
     scanned: scan.files.length,
-    unchanged: work.unchanged,
+    unchanged: work.unchanged + work.touched.length,
+    touched: work.touched.length,
     indexed,
     moved: work.moves.length,
+    copies,
+    thumbsRebuilt,
     removed: work.removals.length,
     reembedded,
     errors: progress.errors,
@@ -329,6 +320,45 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
     stages,
     interrupted,
   };
+}
+
+/**
+ * The HNSW index for `modelId`, in line with SQLite: new and gone faces by syncing, and faces
+ * whose vector changed in place (an edited photo) by refreshing them. The stale marks are
+ * cleared only after the index file is saved, so a kill in between redoes it next time.
+ */
+export function openFaceIndex(store: Store, modelId: string, dim: number): FaceIndex {
+  const index = FaceIndex.open(store, modelId, dim);
+  const stale = store.faces.staleForIndex(modelId);
+  if (stale.length > 0) {
+    index.refresh(stale);
+    index.save();
+    store.faces.markIndexed(stale.map((f) => f.id));
+  }
+  return index;
+}
+
+/**
+ * Which new faces of a photo whose content changed are its old faces (they keep their ids),
+ * and which old faces are gone. A new photo, or one that had no faces, keeps nothing.
+ */
+function keptFaceIds(
+  store: Store,
+  path: string,
+  photo: Pick<DecodedPhoto, 'originalWidth' | 'originalHeight'>,
+  faces: ReadonlyArray<MatchableFace>,
+): { ids: Array<number | undefined>; lost: number[] } {
+  const row = store.photos.get(path);
+  const old = row && row.duplicateOf === null ? store.faces.forPhoto(row.id) : [];
+  const ids: Array<number | undefined> = faces.map(() => undefined);
+  if (old.length === 0) return { ids, lost: [] };
+  const pairs = matchFaces(
+    { width: row!.width ?? photo.originalWidth, height: row!.height ?? photo.originalHeight, faces: old },
+    { width: photo.originalWidth, height: photo.originalHeight, faces },
+  );
+  for (const [i, j] of pairs) ids[j] = old[i]!.id;
+  const kept = new Set(pairs.map(([i]) => i));
+  return { ids, lost: old.filter((_, i) => !kept.has(i)).map((f) => f.id) };
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * @file Finds the photos under a library folder. The walk is the only place that decides
- * what counts as a photo, so every later stage sees the same list.
+ * what counts as a photo, so every later stage sees the same list. Kith's own files (the
+ * library database and everything beside it) are never photos, even inside the folder.
  */
 import { opendir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 
 export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif']);
 
@@ -23,40 +24,104 @@ export interface ScannedFile {
   mtimeMs: number;
 }
 
+export interface ScanProblem {
+  /** The path as far as it can be written: a name that is not UTF-8 has U+FFFD in place of the bad bytes. */
+  path: string;
+  /** Written for the user. */
+  error: string;
+  /** A folder that could not be read: what Kith knew under it is not gone, only unseen. */
+  folder: boolean;
+}
+
 export interface ScanResult {
   files: ScannedFile[];
   /** Folders or files that could not be read; the walk carries on past them. */
-  problems: Array<{ path: string; error: string }>;
+  problems: ScanProblem[];
 }
+
+export interface ScanOptions {
+  /**
+   * The library database: it, and every file or folder beside it whose name starts with its
+   * name and a `.` or `-` (thumbnails, HNSW index, WAL), are Kith's own and never scanned.
+   */
+  library?: string;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lossyUtf8 = new TextDecoder('utf-8');
 
 function skipName(name: string): boolean {
   return name.startsWith('.') || SYSTEM_FOLDERS.has(name);
 }
 
+/** A predicate that is true for the library's own files. */
+function ownFiles(library: string | undefined): (path: string) => boolean {
+  if (!library) return () => false;
+  const db = resolve(library);
+  return (path) => path === db || path.startsWith(`${db}.`) || path.startsWith(`${db}-`);
+}
+
+/** A user-readable reason a path could not be read. */
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ELOOP':
+      return 'symbolic link loop: the link points (through other links) back at itself';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied: Kith cannot read it';
+    case 'ENOENT':
+      return 'not found (gone, or a link to nothing)';
+    default:
+      return e.message;
+  }
+}
+
 /** Recursively lists photo files (by extension) under `root`, sorted by path for a stable order. */
-export async function scanFolder(root: string): Promise<ScanResult> {
+export async function scanFolder(root: string, options: ScanOptions = {}): Promise<ScanResult> {
   const files: ScannedFile[] = [];
-  const problems: ScanResult['problems'] = [];
-  const pending = [root];
+  const problems: ScanProblem[] = [];
+  const isOwn = ownFiles(options.library);
+  const pending = [resolve(root)];
   while (pending.length > 0) {
     const dir = pending.pop()!;
     let handle;
     try {
-      handle = await opendir(dir);
+      // Names as bytes: one that is not valid UTF-8 cannot be opened by a string path, so it is reported, not lost.
+      handle = await opendir(dir, { encoding: 'buffer' as BufferEncoding }); // typed as string names; they are Buffers
     } catch (err) {
-      problems.push({ path: dir, error: (err as Error).message });
+      problems.push({ path: dir, error: `cannot open this folder: ${reason(err)}`, folder: true });
       continue;
     }
     for await (const entry of handle) {
-      if (skipName(entry.name)) continue;
-      const full = join(dir, entry.name);
+      const raw = entry.name as unknown as Buffer;
+      let name: string;
+      try {
+        name = strictUtf8.decode(raw);
+      } catch {
+        const shown = lossyUtf8.decode(raw);
+        if (skipName(shown)) continue;
+        const what = entry.isDirectory() ? 'folder' : 'file';
+        if (what === 'file' && !PHOTO_EXTENSIONS.has(extname(shown).toLowerCase())) continue;
+        problems.push({
+          path: join(dir, shown),
+          error:
+            `the ${what} name is not valid UTF-8 (bytes ${raw.toString('hex')}; shown with � for the bad bytes), ` +
+            `so Kith cannot open it${what === 'folder' ? ' or the photos in it' : ''}: rename it`,
+          folder: what === 'folder',
+        });
+        continue;
+      }
+      if (skipName(name)) continue;
+      const full = join(dir, name);
+      if (isOwn(full)) continue;
       if (entry.isDirectory()) pending.push(full);
-      else if ((entry.isFile() || entry.isSymbolicLink()) && PHOTO_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+      else if ((entry.isFile() || entry.isSymbolicLink()) && PHOTO_EXTENSIONS.has(extname(name).toLowerCase())) {
         try {
           const st = await stat(full);
           if (st.isFile()) files.push({ path: full, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
         } catch (err) {
-          problems.push({ path: full, error: (err as Error).message });
+          problems.push({ path: full, error: reason(err), folder: false });
         }
       }
     }

@@ -3,9 +3,11 @@
  * hidden or system folders, hidden files or other file types.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { defaultDbPath } from '../native/library-path.ts';
 import { scanFolder } from '../native/scan.ts';
 import { tempDir } from './helpers.ts';
 
@@ -33,6 +35,39 @@ describe('scanning a folder', () => {
   it('reports a folder it cannot open instead of failing', async () => {
     const { files, problems } = await scanFolder(join(tempDir(), 'not-there'));
     assert.equal(files.length, 0);
-    assert.match(problems[0]!.error, /ENOENT/);
+    assert.match(problems[0]!.error, /cannot open this folder: not found/);
+    assert.equal(problems[0]!.folder, true);
+  });
+
+  it("skips the library's own files beside a database kept inside the folder", async () => {
+    const root = tempDir();
+    const files = ['a.jpg', 'Kith/library.db', 'Kith/library.db-wal', 'Kith/library.db.hnsw', 'Kith/library.db.thumbs/1.jpg', 'Kith/mine.jpg'];
+    for (const f of files) {
+      mkdirSync(join(root, f, '..'), { recursive: true });
+      writeFileSync(join(root, f), 'x');
+    }
+    const { files: found } = await scanFolder(root, { library: join(root, 'Kith', 'library.db') });
+    assert.deepEqual(found.map((f) => relative(root, f.path)), ['Kith/mine.jpg', 'a.jpg']);
+  });
+
+  it('reports a file name that is not UTF-8 and a symlink loop, and carries on', async () => {
+    const root = tempDir();
+    writeFileSync(join(root, 'good.jpg'), 'x');
+    writeFileSync(Buffer.from(`${root}/caf\xe9.jpg`, 'latin1'), 'x');
+    writeFileSync(Buffer.from(`${root}/notes\xe9.txt`, 'latin1'), 'x');
+    symlinkSync('loop.jpg', join(root, 'loop.jpg'));
+    const { files, problems } = await scanFolder(root);
+    assert.deepEqual(files.map((f) => relative(root, f.path)), ['good.jpg']);
+    assert.deepEqual(problems.map((p) => relative(root, p.path)).sort(), ['caf\ufffd.jpg', 'loop.jpg']);
+  });
+});
+
+describe('where the library lives by default', () => {
+  it('ignores an empty or relative XDG_DATA_HOME or APPDATA', () => {
+    const linux = join(homedir(), '.local', 'share', 'Kith', 'library.db');
+    assert.equal(defaultDbPath({ XDG_DATA_HOME: '' }, 'linux'), linux);
+    assert.equal(defaultDbPath({ XDG_DATA_HOME: 'data' }, 'linux'), linux);
+    assert.equal(defaultDbPath({ XDG_DATA_HOME: '/data' }, 'linux'), join('/data', 'Kith', 'library.db'));
+    assert.equal(defaultDbPath({ APPDATA: '' }, 'win32'), join(homedir(), 'AppData', 'Roaming', 'Kith', 'library.db'));
   });
 });

@@ -67,6 +67,14 @@ export class Faces {
   private readonly ids;
   private readonly after;
   private readonly max;
+  private readonly reuse;
+  private readonly park;
+  private readonly removeOne;
+  private readonly markStale;
+  private readonly staleOf;
+  private readonly unmarkStale;
+  private readonly decided;
+  private readonly photoFaceIds;
 
   constructor(db: Db) {
     this.insert = db.prepare(
@@ -89,29 +97,88 @@ export class Faces {
     this.after = db.prepare<[string, number], RawFace>(`SELECT ${COLUMNS} FROM faces WHERE model_id = ? AND id > ? ORDER BY id`);
     // AUTOINCREMENT keeps the high-water mark in sqlite_sequence even after deletions.
     this.max = db.prepare<[], { id: number | null }>(`SELECT seq AS id FROM sqlite_sequence WHERE name = 'faces'`);
+    this.reuse = db.prepare(
+      `UPDATE faces SET idx = @idx, x1 = @x1, y1 = @y1, x2 = @x2, y2 = @y2, landmarks = @landmarks, score = @score, size = @size,
+         sharpness = @sharpness, yaw = @yaw, pitch = @pitch, roll = @roll, model_id = @modelId, embedding = @embedding
+       WHERE id = @id AND photo_id = @photoId`,
+    );
+    // Out of the way of UNIQUE (photo_id, idx) while faces are renumbered.
+    this.park = db.prepare(`UPDATE faces SET idx = -1 - idx WHERE photo_id = ?`);
+    this.removeOne = db.prepare(`DELETE FROM faces WHERE id = ?`);
+    this.markStale = db.prepare(`INSERT OR IGNORE INTO ann_stale (face_id) VALUES (?)`);
+    this.staleOf = db.prepare<[string], RawFace>(
+      `SELECT ${COLUMNS} FROM faces WHERE model_id = ? AND id IN (SELECT face_id FROM ann_stale) ORDER BY id`,
+    );
+    this.unmarkStale = db.prepare(`DELETE FROM ann_stale WHERE face_id IN (SELECT value FROM json_each(?))`);
+    // A face the user said something about: confirmed, rejected, placed by hand, or chosen as a cover.
+    this.decided = db.prepare<[string], { id: number }>(
+      `SELECT f.id FROM faces f WHERE f.id IN (SELECT value FROM json_each(?)) AND (
+         EXISTS (SELECT 1 FROM face_decisions d WHERE d.face_id = f.id)
+         OR EXISTS (SELECT 1 FROM assignments a WHERE a.face_id = f.id AND a.source = 'user')
+         OR EXISTS (SELECT 1 FROM people p WHERE p.cover_face_id = f.id))
+       ORDER BY f.id`,
+    );
+    this.photoFaceIds = db.prepare<[], { id: number; photoId: number }>(`SELECT id, photo_id AS photoId FROM faces ORDER BY photo_id, id`);
+  }
+
+  private row(photoId: number, idx: number, f: NewFace) {
+    return {
+      photoId,
+      idx,
+      ...f.box,
+      landmarks: landmarksToBlob(f.landmarks),
+      score: f.score,
+      size: f.size,
+      sharpness: f.sharpness,
+      yaw: f.yaw,
+      pitch: f.pitch,
+      roll: f.roll,
+      modelId: f.modelId,
+      embedding: toBlob(f.embedding),
+    };
+  }
+
+  /**
+   * Make the photo's faces exactly `faces` (its content changed). A face with `keepId` is an old
+   * face found again: its row is updated in place, so its id and every decision about it stay.
+   * Old faces not kept are deleted. Returns the ids in the order of `faces`.
+   */
+  syncForPhoto(photoId: number, faces: ReadonlyArray<NewFace & { keepId?: number }>): number[] {
+    const kept = new Set(faces.flatMap((f) => (f.keepId === undefined ? [] : [f.keepId])));
+    for (const old of this.ofPhoto.all(photoId)) if (!kept.has(old.id)) this.removeOne.run(old.id);
+    this.park.run(photoId);
+    return faces.map((f, idx) => {
+      if (f.keepId !== undefined && this.reuse.run({ ...this.row(photoId, idx, f), id: f.keepId }).changes === 1) {
+        this.markStale.run(f.keepId);
+        return f.keepId;
+      }
+      return Number(this.insert.run(this.row(photoId, idx, f)).lastInsertRowid);
+    });
+  }
+
+  /** Those of `faceIds` the user has decided something about. */
+  decidedAmong(faceIds: readonly number[]): number[] {
+    return faceIds.length === 0 ? [] : this.decided.all(JSON.stringify(faceIds)).map((r) => r.id);
+  }
+
+  /** Faces of `modelId` whose vector changed since the HNSW file was last brought up to date. */
+  staleForIndex(modelId: string): FaceRow[] {
+    return this.staleOf.all(modelId).map(toFace);
+  }
+
+  markIndexed(faceIds: readonly number[]): void {
+    if (faceIds.length > 0) this.unmarkStale.run(JSON.stringify(faceIds));
+  }
+
+  /** Every face id with its photo, by photo. */
+  idsWithPhoto(): Array<{ id: number; photoId: number }> {
+    return this.photoFaceIds.all();
   }
 
   /** Replace all faces of a photo (the photo was new or its content changed); returns the new ids. */
   replaceForPhoto(photoId: number, faces: readonly NewFace[]): number[] {
     this.clear.run(photoId);
-    return faces.map((f, idx) =>
-      Number(
-        this.insert.run({
-          photoId,
-          idx,
-          ...f.box,
-          landmarks: landmarksToBlob(f.landmarks),
-          score: f.score,
-          size: f.size,
-          sharpness: f.sharpness,
-          yaw: f.yaw,
-          pitch: f.pitch,
-          roll: f.roll,
-          modelId: f.modelId,
-          embedding: toBlob(f.embedding),
-        }).lastInsertRowid,
-      ),
-    );
+    return faces.map((f, idx) => Number(this.insert.run(this.row(photoId, idx, f)).lastInsertRowid));
   }
 
   /** New vector for an existing face (model change): the face keeps its id, so decisions about it stay. */

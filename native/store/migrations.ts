@@ -103,4 +103,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX face_apart_b ON face_apart (face_b);
   `,
+  `
+  -- A file with the same content (sha256) as a photo already in the library is that photo in a
+  -- second place: its row points at the photo and holds no faces, so no face is stored twice.
+  -- Deleting the photo's row drops these rows too; the next scan finds the files again.
+  ALTER TABLE photos ADD COLUMN duplicate_of INTEGER REFERENCES photos (id) ON DELETE CASCADE;
+  CREATE INDEX photos_duplicate_of ON photos (duplicate_of) WHERE duplicate_of IS NOT NULL;
+  -- Faces whose vector changed in place (an edited photo keeps its face ids): the HNSW file
+  -- still holds their old vectors until the indexer brings it up to date.
+  CREATE TABLE ann_stale (
+    face_id INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE
+  );
+  `,
 ];

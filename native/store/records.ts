@@ -18,6 +18,8 @@ export interface PhotoRow {
   takenAt: string | null;
   status: PhotoStatus;
   error: string | null;
+  /** Set when this file has the same content as another photo's: the id of that photo (which holds the faces). */
+  duplicateOf: number | null;
 }
 
 /** A face as found by the pipeline, before it has an id. Coordinates are in the upright original photo. */

@@ -56,6 +56,7 @@ export class Views {
       allFaces: db.prepare<[], FaceView & { path: string }>(
         `SELECT ${FACE.replace('FROM faces f', ', ph.path FROM faces f JOIN photos ph ON ph.id = f.photo_id')} ORDER BY ph.path, f.idx`,
       ),
+      alsoAt: db.prepare<[number], { path: string }>(`SELECT path FROM photos WHERE duplicate_of = ? ORDER BY path`),
       photoOfFace: db.prepare<[number], { path: string; photoId: number }>(
         `SELECT p.path, p.id AS photoId FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.id = ?`,
       ),
@@ -80,6 +81,11 @@ export class Views {
 
   photo(photoId: number): PhotoView | undefined {
     return this.s.photo.get(photoId);
+  }
+
+  /** The other files with this photo's content (copies), by path. */
+  alsoAt(photoId: number): string[] {
+    return this.s.alsoAt.all(photoId).map((r) => r.path);
   }
 
   photoFaces(photoId: number): FaceView[] {
