@@ -31,6 +31,11 @@ export interface PersonCard {
   faceCount: number;
   /** The face shown for this person: the chosen cover, else their best face. */
   coverFaceId: number | null;
+  /**
+   * An unnamed group with too little evidence of being one person (two blurry strangers, one
+   * photo and its copy): the People grid lists it under "Maybe" at the end.
+   */
+  maybe: boolean;
 }
 
 export interface PersonDetail extends PersonCard {

@@ -30,6 +30,7 @@ import { checkFolder, expandHome } from './folder-check.ts';
 import { indexFolder } from './indexer.ts';
 import { Naming } from './naming.ts';
 import { PeopleClusterer } from './people-cluster.ts';
+import { isMaybePerson } from './people-maybe.ts';
 import { PeopleService, UserError } from './people.ts';
 import type { DeviceChoice } from './runtime.ts';
 import type { FaceView, PhotoView, Store } from './store/index.ts';
@@ -284,8 +285,9 @@ export class KithEngine implements ApiHandler {
     return this.store.people
       .summaries()
       .filter((p) => p.faceCount > 0 && (includeHidden || !p.hidden))
-      .sort((a, b) => Number(b.name !== null) - Number(a.name !== null) || b.faceCount - a.faceCount || a.id - b.id)
-      .map((p) => ({ id: p.id, name: p.name, hidden: p.hidden, faceCount: p.faceCount, coverFaceId: p.displayFaceId }));
+      .map((p) => ({ id: p.id, name: p.name, hidden: p.hidden, faceCount: p.faceCount, coverFaceId: p.displayFaceId, maybe: isMaybePerson(this.store, p) }))
+      // Named first, "Maybe" groups last (the People grid's order), then by size.
+      .sort((a, b) => Number(b.name !== null) - Number(a.name !== null) || Number(a.maybe) - Number(b.maybe) || b.faceCount - a.faceCount || a.id - b.id);
   }
 
   private person(id: number, offset: number, limit: number) {
@@ -297,6 +299,7 @@ export class KithEngine implements ApiHandler {
       hidden: card.hidden,
       faceCount: card.faceCount,
       coverFaceId: card.displayFaceId,
+      maybe: isMaybePerson(this.store, card),
       photoCount: this.store.views.personPhotoCount(id),
       faces: this.store.views.personFaces(id, offset, limit).map(faceInfo),
     };

@@ -1,0 +1,69 @@
+/**
+ * @file Only real people are shown: a group with little evidence (one clear face and one face
+ * turned away) is listed under "Maybe", not deleted; seven characters with five clear portraits
+ * each are shown; naming a Maybe group, or confirming a face in it, shows it. The rule itself
+ * (people-evidence.ts) is checked on real faces too.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { KithEngine } from '../native/api.ts';
+import { relativeBox } from '../native/cluster.ts';
+import { evidenceOf, isMaybe, type EvidenceFace } from '../native/people-evidence.ts';
+import { Store } from '../native/store/index.ts';
+import { copyFaces, facesIn, tempDir } from './helpers.ts';
+
+describe('Maybe: groups without the evidence of a person', () => {
+  let engine: KithEngine;
+  let api: ReturnType<KithEngine['client']>;
+  let stuart: number;
+  const evidenceFace = (faceId: number): EvidenceFace => {
+    const f = engine.store.faces.get(faceId)!;
+    const photo = engine.store.photos.getById(f.photoId)!;
+    return { ...f, vector: f.embedding, box: relativeBox(f.box, photo.width, photo.height) };
+  };
+
+  before(async () => {
+    const dir = tempDir();
+    const library = join(dir, 'Photos');
+    // Stuart only in stuart3 (three-quarter) and stuart5 (looking over his shoulder, yaw ≈ −80°).
+    copyFaces(library, facesIn('portraits/faceapi-bbt', (p) => !/stuart[124]/.test(p)));
+    engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu' });
+    api = engine.client();
+    await api.startIndex(library);
+    await engine.idle();
+    const group = (await api.people()).find((p) => p.faceCount === 2);
+    assert.ok(group, 'stuart3 and stuart5 form a group of two');
+    stuart = group.id;
+  });
+
+  it('shows the seven characters with five clear faces, and puts the two-face group under Maybe', async () => {
+    const list = await api.people();
+    assert.equal(list.length, 8, 'nothing is deleted');
+    assert.deepEqual(list.filter((p) => p.maybe).map((p) => p.id), [stuart]);
+    assert.equal(list.at(-1)!.id, stuart, 'listed last, where the grid shows it');
+    assert.ok(list.filter((p) => !p.maybe).every((p) => p.faceCount === 5));
+    assert.equal((await api.person(stuart)).maybe, true);
+  });
+
+  it('counts one clear face as one observation, however many blurry or turned ones come with it', () => {
+    const faces = engine.store.people.facesOf(stuart).map((a) => evidenceFace(a.faceId));
+    const e = evidenceOf(faces);
+    assert.deepEqual([e.observations, e.goodObservations], [2, 1]);
+    assert.ok(isMaybe(e));
+    // Two good faces of one person, clearly alike, are enough.
+    const fiveFaced = engine.store.people.summaries().find((p) => p.faceCount === 5)!;
+    const two = engine.store.people.facesOf(fiveFaced.id).slice(0, 2).map((a) => evidenceFace(a.faceId));
+    assert.ok(!isMaybe(evidenceOf(two)), JSON.stringify(evidenceOf(two)));
+  });
+
+  it('shows a Maybe group once the user names it or confirms a face in it', async () => {
+    const [face] = engine.store.people.facesOf(stuart);
+    await api.confirmFaces([face!.faceId], stuart);
+    assert.equal((await api.people()).find((p) => p.id === stuart)?.maybe, false, 'a confirmed face is the user vouching');
+    await api.undo();
+    assert.equal((await api.people()).find((p) => p.id === stuart)?.maybe, true);
+    await api.renamePerson(stuart, 'Stuart');
+    assert.equal((await api.people()).find((p) => p.id === stuart)?.maybe, false);
+  });
+});
