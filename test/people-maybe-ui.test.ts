@@ -1,0 +1,75 @@
+/**
+ * @file The People grid in a real browser: groups without the evidence of a person sit in a
+ * collapsed "Maybe" section after everyone else, and open with a click. The library: seven Big
+ * Bang Theory characters with five portraits each, and Stuart in two photos only (one turned
+ * away), served by the real `kith serve`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { KithEngine } from '../native/api.ts';
+import { Store } from '../native/store/index.ts';
+import { REPO, copyFaces, facesIn, startCli, tempDir } from './helpers.ts';
+
+const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
+const SKIP = existsSync(CHROMIUM) && existsSync(join(REPO, 'dist', 'renderer', 'index.html')) ? false : 'needs Chromium and a built renderer (npm run build:renderer)';
+
+describe('the Maybe section of the People grid', { skip: SKIP }, () => {
+  let browser: Browser;
+  let page: Page;
+  let stop: () => void = () => {};
+  let stuart: number;
+
+  before(async () => {
+    const dir = tempDir('kith-maybe-ui-');
+    const library = join(dir, 'Photos');
+    copyFaces(library, facesIn('portraits/faceapi-bbt', (p) => !/stuart[124]/.test(p)));
+    const db = join(dir, 'library.db');
+    const engine = new KithEngine(new Store(db), { device: 'cpu' });
+    await engine.client().startIndex(library);
+    await engine.idle();
+    const people = await engine.client().people();
+    stuart = people.find((p) => p.maybe)!.id;
+    engine.store.close();
+
+    const child = startCli(['serve', '--db', db, '--port', '0', '--device', 'cpu']);
+    stop = () => child.kill('SIGTERM');
+    const url = await new Promise<string>((done, fail) => {
+      let out = '';
+      const timer = setTimeout(() => fail(new Error(`kith serve printed no URL: ${out}`)), 60_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /running at (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          done(m[1]!);
+        }
+      });
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    stop();
+  });
+
+  it('shows seven people, and Stuart collapsed under Maybe at the end', async () => {
+    const grid = page.getByTestId('people-grid');
+    await grid.waitFor();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid="people-grid"] [data-testid="person-card"]').length === 7);
+    const section = page.getByTestId('maybe-section');
+    assert.equal(await section.getAttribute('open'), null, 'collapsed');
+    assert.ok(!(await page.getByTestId('maybe-grid').isVisible()), 'its cards are hidden until asked for');
+    assert.match((await section.locator('summary').textContent()) ?? '', /Maybe\s*1/);
+    assert.equal(await page.getByTestId('people-count').textContent(), '7 people');
+
+    await section.locator('summary').click();
+    const card = page.getByTestId('maybe-grid').locator(`[data-testid="person-card"][data-person-id="${stuart}"]`);
+    await card.waitFor({ state: 'visible' });
+  });
+});
