@@ -12,6 +12,7 @@
 import { basename, dirname } from 'node:path';
 import { FaceIndex } from '../native/ann.ts';
 import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox, type ClusterFace } from '../native/cluster.ts';
+import { clusterScores, labelsFromClusters } from '../native/cluster-metrics.ts';
 import { evidenceOf, isMaybe, type EvidenceFace, type EvidenceRule } from '../native/people-evidence.ts';
 import { Store } from '../native/store/index.ts';
 import { labelledFaces } from './labels.ts';
@@ -59,7 +60,13 @@ function main(): void {
     const r = clusterFaces(input, cachedKnn, { nearDuplicates });
     // A wrong merge: a group holding labelled faces of two identities.
     const wrong = r.clusters.filter((c) => new Set(c.flatMap((i) => (faces[i]!.label ? [faces[i]!.label] : []))).size > 1).length;
-    console.log(`near-duplicates ${nearDuplicates ? 'folded' : 'counted one by one'}: ${r.clusters.length} people, ${wrong} holding two labelled identities, ${r.unassigned.length} faces unassigned`);
+    const predicted = labelsFromClusters(faces.length, r.clusters);
+    const scored = faces.flatMap((f, i) => (f.label ? [{ label: f.label, predicted: predicted[i] }] : []));
+    const s = clusterScores(scored.map((x) => x.predicted), scored.map((x) => x.label));
+    console.log(
+      `near-duplicates ${nearDuplicates ? 'folded' : 'counted one by one'}: ${r.clusters.length} people, ${wrong} holding two labelled identities, ${r.unassigned.length} faces unassigned; ` +
+        `pairwise P ${s.pairwise.precision.toFixed(4)} R ${s.pairwise.recall.toFixed(4)}, BCubed P ${s.bcubed.precision.toFixed(4)} R ${s.bcubed.recall.toFixed(4)} F ${s.bcubed.f1.toFixed(4)}`,
+    );
   }
 
   const result = clusterFaces(input, cachedKnn);
@@ -84,8 +91,8 @@ function main(): void {
       if (minGood > 2) rules.push({ name: `≥ ${minGood} good, or 2 good alike ≥ ${alike}`, maybe: (g) => isMaybe(g.evidence, rule) });
     }
   }
-  for (const half of ['A–D', 'E–H'] as const) {
-    const inHalf = groups.filter((g) => g.half === half);
+  for (const half of ['A–D', 'E–H', 'all'] as const) {
+    const inHalf = groups.filter((g) => half === 'all' || g.half === half);
     const real = inHalf.filter((g) => g.real);
     const wrong = inHalf.filter((g) => !g.real);
     console.log(`\n${half}: ${inHalf.length} groups, ${real.length} true people, ${wrong.length} wrong groups`);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceIndex } from '../native/ann.ts';
-import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch } from '../native/cluster.ts';
+import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox } from '../native/cluster.ts';
 import { clusterScores, labelsFromClusters, type ClusterScores } from '../native/cluster-metrics.ts';
 import { indexFolder } from '../native/indexer.ts';
 import { Store } from '../native/store/index.ts';
@@ -53,7 +53,12 @@ async function main(): Promise<void> {
     console.log(`indexed: ${s.indexed} photos (${s.unchanged} unchanged), ${s.faces} faces found, ${(s.wallMs / 1000).toFixed(1)} s`);
     const { faces, modelId } = labelledFaces(store);
     const index = FaceIndex.open(store, modelId, faces[0]!.row.embedding.length);
-    const clusterInput = faces.map((f) => ({ id: f.row.id, photoId: f.row.photoId, vector: f.row.embedding, good: isGoodFace(f.row) }));
+    const photoSize = new Map(store.photos.list().map((p) => [p.id, p]));
+    // As the app clusters: each face placed in its frame, so near-duplicates count once.
+    const clusterInput = faces.map((f) => {
+      const p = photoSize.get(f.row.photoId);
+      return { id: f.row.id, photoId: f.row.photoId, vector: f.row.embedding, good: isGoodFace(f.row), box: relativeBox(f.row.box, p?.width ?? null, p?.height ?? null) };
+    });
     const t0 = performance.now();
     const result = clusterFaces(clusterInput, knnFromSearch(clusterInput, (v, k) => index.search(v, k), DEFAULT_PARAMS.k + 8));
     const clusterMs = performance.now() - t0;

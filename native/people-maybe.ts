@@ -12,16 +12,29 @@ import type { PersonSummary, Store } from './store/index.ts';
  */
 const ALWAYS_SHOWN_FACES = 12;
 
+/**
+ * Verdicts by face set, per store: the People list is read after every change, while a group's
+ * faces (and so its verdict) rarely change. Keyed on the face ids, so a stale entry never matches.
+ */
+const verdicts = new WeakMap<Store, Map<number, { faces: string; maybe: boolean }>>();
+
 /** Whether the person belongs under "Maybe": unnamed, no face confirmed by the user, and too little evidence. */
 export function isMaybePerson(store: Store, person: Pick<PersonSummary, 'id' | 'name' | 'faceCount'>): boolean {
   if (person.name !== null || person.faceCount > ALWAYS_SHOWN_FACES) return false;
   const assigned = store.people.facesOf(person.id);
   if (assigned.some((a) => a.source === 'user')) return false;
+  let cache = verdicts.get(store);
+  if (!cache) verdicts.set(store, (cache = new Map()));
+  const key = assigned.map((a) => a.faceId).join(',');
+  const known = cache.get(person.id);
+  if (known?.faces === key) return known.maybe;
   const faces: EvidenceFace[] = assigned.flatMap(({ faceId }) => {
     const f = store.faces.get(faceId);
     if (!f) return [];
     const photo = store.photos.getById(f.photoId);
     return [{ ...f, vector: f.embedding, box: relativeBox(f.box, photo?.width ?? null, photo?.height ?? null) }];
   });
-  return isMaybe(evidenceOf(faces));
+  const maybe = isMaybe(evidenceOf(faces));
+  cache.set(person.id, { faces: key, maybe });
+  return maybe;
 }
