@@ -13,7 +13,7 @@ import { basename, dirname } from 'node:path';
 import { FaceIndex } from '../native/ann.ts';
 import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox, type ClusterFace } from '../native/cluster.ts';
 import { clusterScores, labelsFromClusters } from '../native/cluster-metrics.ts';
-import { evidenceOf, isMaybe, type EvidenceFace, type EvidenceRule } from '../native/people-evidence.ts';
+import { evidenceOf, isMaybe, type Evidence, type EvidenceFace, type EvidenceRule } from '../native/people-evidence.ts';
 import { Store } from '../native/store/index.ts';
 import { labelledFaces } from './labels.ts';
 
@@ -21,7 +21,8 @@ interface Group {
   half: 'A–D' | 'E–H' | 'other';
   real: boolean;
   faces: number;
-  evidence: ReturnType<typeof evidenceOf>;
+  /** By EvidenceRule.clearSize. */
+  evidence: Map<number, Evidence>;
 }
 
 const halfOf = (name: string): Group['half'] => (/^[A-D]/i.test(name) ? 'A–D' : /^[E-H]/i.test(name) ? 'E–H' : 'other');
@@ -70,25 +71,30 @@ function main(): void {
   }
 
   const result = clusterFaces(input, cachedKnn);
+  const clearSizes = [Number.POSITIVE_INFINITY, 64, 80, 96];
   const groups: Group[] = result.clusters.map((c) => {
     const counts = new Map<string, number>();
     for (const i of c) if (faces[i]!.label) counts.set(faces[i]!.label!, (counts.get(faces[i]!.label!) ?? 0) + 1);
     const [main] = [...counts].sort((a, b) => b[1] - a[1]);
     const folder = basename(dirname(photos.get(input[c[0]!]!.photoId)!.path));
-    return { half: halfOf(main?.[0] ?? folder), real: (main?.[1] ?? 0) >= 2, faces: c.length, evidence: evidenceOf(c.map((i) => input[i]!)) };
+    const members = c.map((i) => input[i]!);
+    return { half: halfOf(main?.[0] ?? folder), real: (main?.[1] ?? 0) >= 2, faces: c.length, evidence: new Map(clearSizes.map((z) => [z, evidenceOf(members, z)])) };
   });
 
   type Rule = { name: string; maybe: (g: Group) => boolean };
   const rules: Rule[] = [
     { name: 'show every group', maybe: () => false },
     { name: 'Immich: ≥ 3 faces', maybe: (g) => g.faces < 3 },
-    { name: '≥ 3 observations', maybe: (g) => g.evidence.observations < 3 },
+    { name: '≥ 3 observations', maybe: (g) => g.evidence.get(64)!.observations < 3 },
   ];
-  for (const minGood of [2, 3, 4]) {
-    rules.push({ name: `≥ ${minGood} good observations`, maybe: (g) => isMaybe(g.evidence, { minGood, minGoodAlike: 99, alike: 1 }) });
-    for (const alike of [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8]) {
-      const rule: EvidenceRule = { minGood, minGoodAlike: 2, alike };
-      if (minGood > 2) rules.push({ name: `≥ ${minGood} good, or 2 good alike ≥ ${alike}`, maybe: (g) => isMaybe(g.evidence, rule) });
+  for (const clearSize of clearSizes) {
+    const clear = clearSize === Number.POSITIVE_INFINITY ? 'good' : `good or ≥ ${clearSize} px`;
+    for (const minClear of [2, 3]) {
+      rules.push({ name: `≥ ${minClear} ${clear}`, maybe: (g) => isMaybe(g.evidence.get(clearSize)!, { minClear, minClearAlike: 99, alike: 1, clearSize }) });
+    }
+    for (const alike of [0.5, 0.55, 0.6, 0.65, 0.7]) {
+      const rule: EvidenceRule = { minClear: 3, minClearAlike: 2, alike, clearSize };
+      rules.push({ name: `≥ 3 ${clear}, or 2 alike ≥ ${alike}`, maybe: (g) => isMaybe(g.evidence.get(clearSize)!, rule) });
     }
   }
   for (const half of ['A–D', 'E–H', 'all'] as const) {

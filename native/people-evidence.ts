@@ -1,7 +1,7 @@
 /**
  * @file Whether an unnamed group of faces is shown as a person or kept under "Maybe". Two
  * small, blurry faces of strangers in the background of unrelated photos can pass clustering's
- * rules; a person the user will want to name has evidence: good faces seen in more than one
+ * rules; a person the user will want to name has evidence: clear faces seen in more than one
  * photo, alike. Near-duplicates (a photo and its resized copy) count once. Pure: no SQL.
  */
 import { countObservations, isGoodFace, NEAR_DUPLICATE, type FaceQuality, type NearDuplicateRule, type RelativeBox } from './cluster.ts';
@@ -15,26 +15,27 @@ export interface EvidenceFace extends FaceQuality {
 export interface Evidence {
   /** Faces after folding near-duplicates into one. */
   observations: number;
-  /** Of those, the ones with a face passing the quality gate. */
-  goodObservations: number;
-  /** Mean cosine similarity over pairs of good observations (0 with fewer than two). */
+  /** Of those, the clear ones: passing the quality gate, or large (see EvidenceRule.clearSize). */
+  clearObservations: number;
+  /** Mean cosine similarity over pairs of clear observations (0 with fewer than two). */
   cohesion: number;
 }
 
 /**
- * The rule: a group is shown when it holds at least `minGood` good observations, or
- * `minGoodAlike` good observations whose mean similarity reaches `alike`. Chosen on lfw-dev
- * people A–D by `tsx bench/people-evidence.ts` (figures in its header): a fixed count of 3
- * faces (Immich's) hides about a third of the true people seen exactly twice; two good,
- * clearly alike faces are enough evidence.
+ * The rule: a group is shown when it holds at least `minClear` clear observations, or
+ * `minClearAlike` whose mean similarity reaches `alike`. A face is clear when it passes the
+ * quality gate or is at least `clearSize` px: a large face that failed the gate for its pose or
+ * blur is still someone close to the camera, while strangers in the background are small.
+ * Chosen on lfw-dev people A–D with `tsx bench/people-evidence.ts <db>` (see the report there).
  */
 export interface EvidenceRule {
-  minGood: number;
-  minGoodAlike: number;
+  minClear: number;
+  minClearAlike: number;
   alike: number;
+  clearSize: number;
 }
 
-export const EVIDENCE_RULE: EvidenceRule = { minGood: 3, minGoodAlike: 2, alike: 0.6 };
+export const EVIDENCE_RULE: EvidenceRule = { minClear: 3, minClearAlike: 2, alike: 0.55, clearSize: 80 };
 
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -42,10 +43,14 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-/** Observations (near-duplicates folded), good ones, and how alike the good ones are. */
-export function evidenceOf(faces: readonly EvidenceFace[], rule: NearDuplicateRule | null = NEAR_DUPLICATE): Evidence {
-  const good = faces.filter((f) => isGoodFace(f));
-  const goodUnits = collapse(good, rule);
+/** Observations (near-duplicates folded), clear ones, and how alike the clear ones are. */
+export function evidenceOf(
+  faces: readonly EvidenceFace[],
+  clearSize: number = EVIDENCE_RULE.clearSize,
+  rule: NearDuplicateRule | null = NEAR_DUPLICATE,
+): Evidence {
+  const clear = faces.filter((f) => isGoodFace(f) || f.size >= clearSize);
+  const goodUnits = collapse(clear, rule);
   let sum = 0;
   let pairs = 0;
   for (let i = 0; i < goodUnits.length; i++) {
@@ -54,7 +59,7 @@ export function evidenceOf(faces: readonly EvidenceFace[], rule: NearDuplicateRu
       pairs++;
     }
   }
-  return { observations: countObservations(faces, rule), goodObservations: goodUnits.length, cohesion: pairs > 0 ? sum / pairs : 0 };
+  return { observations: countObservations(faces, rule), clearObservations: goodUnits.length, cohesion: pairs > 0 ? sum / pairs : 0 };
 }
 
 /** One representative per near-duplicate set (the first met). */
@@ -68,7 +73,7 @@ function collapse(faces: readonly EvidenceFace[], rule: NearDuplicateRule | null
 
 /** Whether a group with this evidence belongs under "Maybe" rather than among the people. */
 export function isMaybe(e: Evidence, rule: EvidenceRule = EVIDENCE_RULE): boolean {
-  if (e.goodObservations >= rule.minGood) return false;
-  if (e.goodObservations >= rule.minGoodAlike && e.cohesion >= rule.alike) return false;
+  if (e.clearObservations >= rule.minClear) return false;
+  if (e.clearObservations >= rule.minClearAlike && e.cohesion >= rule.alike) return false;
   return true;
 }

@@ -1,8 +1,8 @@
 /**
  * @file The People grid in a real browser: groups without the evidence of a person sit in a
- * collapsed "Maybe" section after everyone else, and open with a click. The library: seven Big
- * Bang Theory characters with five portraits each, and Stuart in two photos only (one turned
- * away), served by the real `kith serve`.
+ * collapsed "Maybe" section after everyone else, and open with a click. The library
+ * (maybe-fixture.ts): seven characters with five portraits each, and Stuart in one portrait plus
+ * a small face in a crowd, served by the real `kith serve`.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { KithEngine } from '../native/api.ts';
 import { Store } from '../native/store/index.ts';
-import { REPO, copyFaces, facesIn, startCli, tempDir } from './helpers.ts';
+import { REPO, startCli, tempDir } from './helpers.ts';
+import { makeMaybeLibrary } from './maybe-fixture.ts';
 
 const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
 const SKIP = existsSync(CHROMIUM) && existsSync(join(REPO, 'dist', 'renderer', 'index.html')) ? false : 'needs Chromium and a built renderer (npm run build:renderer)';
@@ -25,7 +26,7 @@ describe('the Maybe section of the People grid', { skip: SKIP }, () => {
   before(async () => {
     const dir = tempDir('kith-maybe-ui-');
     const library = join(dir, 'Photos');
-    copyFaces(library, facesIn('portraits/faceapi-bbt', (p) => !/stuart[124]/.test(p)));
+    await makeMaybeLibrary(library);
     const db = join(dir, 'library.db');
     const engine = new KithEngine(new Store(db), { device: 'cpu' });
     await engine.client().startIndex(library);
