@@ -397,8 +397,42 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await assertText(page.getByTestId('person-counts'), new RegExp(`^${detail.faceCount} faces in ${detail.photoCount} photos`));
   });
 
-  it('moves an unassigned face to Leonard with the autocomplete', async () => {
+  it('answers "Is this …?" with Y in the suggestions queue', async () => {
+    // Unnamed people here are characters nobody named, and the namer rightly stays silent about
+    // them. Bearded Leonard in a group photo, whom clustering left unassigned, is the case it must
+    // catch: "Is this Leonard?". (A face the user moved out of a person means "not them": no question.)
     const leonard = who.get('leonard')!;
+    const unassigned = (await api('unassignedFaces', 0, 100)).items;
+    const paths = await Promise.all(unassigned.map(async (f) => (await api('photo', f.photoId)).path));
+    const bearded = unassigned.filter((_, i) => paths[i]!.endsWith('bbt1.jpg'));
+    assert.equal(bearded.length, 1, 'clustering leaves bearded Leonard in bbt1.jpg unassigned');
+    await go('#/suggestions');
+    await page.getByTestId('suggestions-page').waitFor();
+    await page.getByTestId('suggestion-card').waitFor({ timeout: 20_000 });
+    const listed = await api('suggestions');
+    assert.ok(listed.length > 0);
+    const key = await page.getByTestId('suggestion-card').getAttribute('data-key');
+    const s = listed.find((x) => x.key === key);
+    assert.ok(s, `the card shows a suggestion the engine made (${key})`);
+    assert.ok(listed.some((x) => x.faceIds.includes(bearded[0]!.id) && x.suggestedPersonId === leonard), 'bearded Leonard is recognised');
+    await assertText(page.getByTestId('suggestion-question'), `Is this ${s.suggestedName}?`);
+    await shot(page, '07-suggestions');
+    beforeLast = await api('people', true);
+    await page.locator('body').press('y');
+    await toast().waitFor();
+    await opToast();
+    await page.waitForFunction(
+      (k) => !document.querySelector(`[data-testid="suggestion-card"][data-key="${k}"]`),
+      key,
+    );
+    assert.ok(!(await api('suggestions')).some((x) => x.key === key), 'the suggestion was answered');
+    for (const faceId of s.faceIds) {
+      const photo = await api('photo', await photoOf(faceId));
+      assert.equal(photo.faces.find((f) => f.id === faceId)!.personId, s.suggestedPersonId, `face ${faceId} went to ${s.suggestedName}`);
+    }
+  });
+
+  it('gives the half face at the edge of a group photo a new name with the autocomplete', async () => {
     const unassigned = await api('unassignedFaces', 0, 100);
     assert.ok(unassigned.total > 0, 'the group photos leave some faces unassigned');
     await go('#/unassigned');
@@ -407,16 +441,20 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     const face = unassigned.items[0]!;
     await page.locator(`[data-testid="face-tile"][data-face-id="${face.id}"]`).click();
     await assertText(page.getByTestId('selection-count'), '1 face selected');
+    // The picker completes names people already have...
     await page.getByTestId('person-picker-input').fill('leo');
     await assertText(page.getByTestId('person-picker-option'), /^Leonard/);
+    // ...and offers a new person for a name nobody has.
+    await page.getByTestId('person-picker-input').fill('Barry');
+    await assertText(page.getByTestId('person-picker-option'), /New person “Barry”/);
     beforeLast = await api('people', true);
     await page.getByTestId('person-picker-input').press('Enter');
-    await assertText(toast(), 'Moved 1 face to Leonard');
+    await assertText(toast(), 'Moved 1 face to Barry');
     await opToast();
     await count(tiles(), unassigned.total - 1);
     const photo = await api('photo', face.photoId);
     const moved = photo.faces.find((f) => f.id === face.id)!;
-    assert.equal(moved.personId, leonard);
+    assert.equal(moved.personName, 'Barry');
     assert.equal(moved.state, 'confirmed');
     assert.equal((await api('unassignedFaces', 0, 0)).total, unassigned.total - 1);
   });
@@ -434,7 +472,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await page.getByTestId('show-hidden').check();
     await card(stuart).waitFor();
     await page.getByTestId('show-hidden').uncheck();
-    await count(page.getByTestId('person-card'), 7);
+    await count(page.getByTestId('person-card'), (await api('people')).length);
   });
 
   it('says one of Penny\'s faces is not her', async () => {
@@ -454,38 +492,6 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     assert.ok(!after.faces.some((f) => f.id === face.id));
     const unassigned = await api('unassignedFaces', 0, 100);
     assert.ok(unassigned.items.some((f) => f.id === face.id), 'the face waits among the unassigned');
-  });
-
-  it('answers "Is this …?" with Y in the suggestions queue', async () => {
-    // Unnamed people here are characters nobody named, and the namer rightly stays silent about
-    // them. A face split off a named person is the case it must catch: "Is this Sheldon?".
-    const sheldon = who.get('sheldon')!;
-    const split = (await api('person', sheldon, 0, 100)).faces.at(-1)!;
-    await api('moveFaces', [split.id], null);
-    await go('#/suggestions');
-    await page.getByTestId('suggestions-page').waitFor();
-    await page.getByTestId('suggestion-card').waitFor({ timeout: 20_000 });
-    const listed = await api('suggestions');
-    assert.ok(listed.length > 0);
-    const key = await page.getByTestId('suggestion-card').getAttribute('data-key');
-    const s = listed.find((x) => x.key === key);
-    assert.ok(s, `the card shows a suggestion the engine made (${key})`);
-    assert.ok(listed.some((x) => x.faceIds.includes(split.id) && x.suggestedPersonId === sheldon), 'the split-off face is recognised as Sheldon');
-    await assertText(page.getByTestId('suggestion-question'), `Is this ${s.suggestedName}?`);
-    await shot(page, '07-suggestions');
-    beforeLast = await api('people', true);
-    await page.locator('body').press('y');
-    await toast().waitFor();
-    await opToast();
-    await page.waitForFunction(
-      (k) => !document.querySelector(`[data-testid="suggestion-card"][data-key="${k}"]`),
-      key,
-    );
-    assert.ok(!(await api('suggestions')).some((x) => x.key === key), 'the suggestion was answered');
-    for (const faceId of s.faceIds) {
-      const photo = await api('photo', await photoOf(faceId));
-      assert.equal(photo.faces.find((f) => f.id === faceId)!.personId, s.suggestedPersonId, `face ${faceId} went to ${s.suggestedName}`);
-    }
   });
 
   /** The photo a face is in (through the person it belongs to, or the unassigned list). */
