@@ -1,7 +1,7 @@
 /**
  * @file What a browser story needs: a real `kith serve` child process and its API over HTTP,
- * Debian's Chromium through playwright-core, and patient checks on the page. (Kept apart from
- * test/ui.test.ts, which has its own copies, so the two stories can change independently.)
+ * Debian's Chromium through playwright-core, and patient checks on the page; shared by the
+ * browser stories (test/ui*.test.ts, test/people-maybe-ui.test.ts).
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -107,9 +107,12 @@ export function launch(): Promise<Browser> {
   });
 }
 
-export async function shot(page: Page, name: string): Promise<void> {
+/** A screenshot in test-artifacts/; returns its path. */
+export async function shot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, animations: 'disabled' });
+  return path;
 }
 
 /** Wait until the first match's text is `text` (or matches it), then return it. */

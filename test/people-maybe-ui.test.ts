@@ -5,22 +5,19 @@
  * a small face in a crowd, served by the real `kith serve`.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { KithEngine } from '../native/api.ts';
 import { Store } from '../native/store/index.ts';
-import { REPO, startCli, tempDir } from './helpers.ts';
+import { NO_BROWSER, ensureRendererBuilt, launch, serve, type Server } from './browser.ts';
+import { tempDir } from './helpers.ts';
 import { makeMaybeLibrary } from './maybe-fixture.ts';
 
-const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM) && existsSync(join(REPO, 'dist', 'renderer', 'index.html')) ? false : 'needs Chromium and a built renderer (npm run build:renderer)';
-
-describe('the Maybe section of the People grid', { skip: SKIP }, () => {
+describe('the Maybe section of the People grid', { skip: NO_BROWSER }, () => {
+  let server: Server;
   let browser: Browser;
   let page: Page;
-  let stop: () => void = () => {};
   let stuart: number;
 
   before(async () => {
@@ -35,28 +32,16 @@ describe('the Maybe section of the People grid', { skip: SKIP }, () => {
     stuart = people.find((p) => p.maybe)!.id;
     engine.store.close();
 
-    const child = startCli(['serve', '--db', db, '--port', '0', '--device', 'cpu']);
-    stop = () => child.kill('SIGTERM');
-    const url = await new Promise<string>((done, fail) => {
-      let out = '';
-      const timer = setTimeout(() => fail(new Error(`kith serve printed no URL: ${out}`)), 60_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /running at (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          done(m[1]!);
-        }
-      });
-    });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    ensureRendererBuilt();
+    server = await serve(db);
+    browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(url);
+    await page.goto(server.url);
   });
 
   after(async () => {
     await browser?.close();
-    stop();
+    await server?.stop();
   });
 
   it('shows seven people, and Stuart collapsed under Maybe at the end', async () => {

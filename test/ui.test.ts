@@ -7,18 +7,17 @@
  * Screenshots of each screen go to test-artifacts/; the People screen also to docs/.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import type { ApiMethod, KithApiSpec, PersonCard } from '../native/api-types.ts';
+import type { Browser, Page } from 'playwright-core';
+import type { PersonCard } from '../native/api-types.ts';
 import { Store } from '../native/store/index.ts';
 import { gridLayout, indicesInRect, stepIndex, visibleRange } from '../renderer/src/lib/virtual-grid.ts';
-import { FACES, REPO, copyFaces, facesIn, startCli, tempDir } from './helpers.ts';
+import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, serve, shot, waitCount, waitText, type Server } from './browser.ts';
+import { FACES, REPO, copyFaces, facesIn, tempDir } from './helpers.ts';
 
 // The few browser globals used inside page.evaluate callbacks (this file compiles without the DOM lib).
 interface El {
@@ -29,72 +28,7 @@ declare const location: { hash: string };
 declare const document: { documentElement: El; querySelector(sel: string): El | null; querySelectorAll(sel: string): ArrayLike<El> & Iterable<El> };
 declare function getComputedStyle(el: El): { backgroundColor: string };
 
-const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
-// CI installs Chromium (.ci/run); there a missing browser must fail the run, not skip it.
-const NO_BROWSER = existsSync(CHROMIUM) || process.env.CI ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set KITH_CHROMIUM)`;
-const ARTIFACTS = join(REPO, 'test-artifacts');
 const CHARACTERS = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
-
-// ---------------------------------------------------------------------------------------------
-// A running `kith serve` and its API over HTTP, as any client would call it.
-
-interface Server {
-  url: string;
-  origin: string;
-  port: number;
-  token: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function serve(db: string): Promise<Server> {
-  const child = startCli(['serve', '--db', db, '--port', '0', '--device', 'cpu']);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`kith serve printed no URL:\n${out}\n${err}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /running at (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        done(m[1]!);
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`kith serve exited with ${code}:\n${err}`)));
-  });
-  const u = new URL(url);
-  return {
-    url,
-    origin: u.origin,
-    port: Number(u.port),
-    token: u.searchParams.get('token')!,
-    child,
-    stop: () =>
-      new Promise((done) => {
-        if (child.exitCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-type Result<M extends ApiMethod> = ReturnType<KithApiSpec[M]>;
-
-function apiOf(server: () => Server) {
-  return async function api<M extends ApiMethod>(method: M, ...args: Parameters<KithApiSpec[M]>): Promise<Result<M>> {
-    const s = server();
-    const res = await fetch(`${s.origin}/api/${method}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-kith-token': s.token },
-      body: JSON.stringify({ args }),
-    });
-    const body = (await res.json()) as { result?: Result<M>; error?: string };
-    if (!res.ok) throw new Error(`${method}: ${res.status} ${body.error}`);
-    return body.result as Result<M>;
-  };
-}
 
 /** A raw HTTP request (custom Host, unnormalised path), answered with status and body. */
 function raw(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; host?: string } = {}) {
@@ -107,29 +41,6 @@ function raw(port: number, path: string, opts: { method?: string; headers?: Reco
     req.on('error', fail);
     req.end(opts.body);
   });
-}
-
-function ensureRendererBuilt(): void {
-  if (existsSync(join(REPO, 'dist', 'renderer', 'index.html'))) return;
-  const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts'], {
-    cwd: REPO,
-    stdio: 'inherit',
-  });
-  assert.equal(r.status, 0, 'building the renderer failed');
-}
-
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-}
-
-async function shot(page: Page, name: string): Promise<string> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, animations: 'disabled' });
-  return path;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,27 +146,9 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await page.getByTestId('rename-button').click();
     await page.getByTestId('name-input').fill(name);
     await page.getByTestId('name-input').press('Enter');
-    await assertText(page.getByTestId('person-name'), name);
+    await waitText(page.getByTestId('person-name'), name);
     await toast().waitFor();
     assert.equal(await opToast(), `Named ${name}`);
-  }
-
-  async function assertText(locator: Locator, text: string | RegExp): Promise<void> {
-    await locator.first().waitFor();
-    const deadline = Date.now() + 10_000;
-    let last = '';
-    while (Date.now() < deadline) {
-      last = (await locator.first().textContent())?.trim() ?? '';
-      if (typeof text === 'string' ? last === text : text.test(last)) return;
-      await page.waitForTimeout(100);
-    }
-    assert.fail(`expected ${String(text)}, saw "${last}"`);
-  }
-
-  async function count(locator: Locator, n: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while ((await locator.count()) !== n && Date.now() < deadline) await page.waitForTimeout(100);
-    assert.equal(await locator.count(), n);
   }
 
   it('opens on the first-run screen, with the token gone from the address bar', async () => {
@@ -274,7 +167,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await page.getByTestId('index-progress').waitFor({ timeout: 30_000 });
     const status = await api('status');
     assert.ok(status.indexing, 'the engine says a run is going');
-    await assertText(page.getByTestId('progress-counts'), /^\d+ of 46 photos$/);
+    await waitText(page.getByTestId('progress-counts'), /^\d+ of 46 photos$/);
     await shot(page, '02-indexing');
 
     await page.getByTestId('pause-button').click();
@@ -291,7 +184,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
 
   it('shows the eight characters as people when indexing is done, with their face counts', async () => {
     await page.getByTestId('library-summary').waitFor({ timeout: 240_000 });
-    await count(page.getByTestId('person-card'), 8);
+    await waitCount(page.getByTestId('person-card'), 8);
     const list = await api('people');
     assert.equal(list.length, 8);
     const ids = await page.getByTestId('person-card').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-person-id'))));
@@ -313,7 +206,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await page.getByTestId('errors-link').click();
     await page.getByTestId('library-page').waitFor();
     const item = page.getByTestId('errors-list').locator('li');
-    await count(item, 1);
+    await waitCount(item, 1);
     assert.equal(await item.locator('.path').textContent(), errors[0]!.path);
     assert.equal(await item.locator('.reason').textContent(), errors[0]!.error);
     await shot(page, '13-library-errors');
@@ -329,7 +222,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     const detail = await api('person', leonard, 0, 100);
     assert.equal(detail.name, 'Leonard');
     assert.ok(detail.faces.every((f) => f.state === 'confirmed' && f.personName === 'Leonard'), 'naming confirms his faces');
-    await count(tiles(), detail.faceCount);
+    await waitCount(tiles(), detail.faceCount);
     await shot(page, '04-person');
     await nameOnPage(who.get('sheldon')!, 'Sheldon');
     await nameOnPage(who.get('penny')!, 'Penny');
@@ -340,7 +233,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
   it('drags across two of Leonard\'s faces and makes them a new person', async () => {
     const leonard = who.get('leonard')!;
     await go(`#/person/${leonard}`);
-    await count(tiles(), (await api('person', leonard, 0, 0)).faceCount);
+    await waitCount(tiles(), (await api('person', leonard, 0, 0)).faceCount);
     const before = await api('person', leonard, 0, 100);
     const [a, b] = [await tiles().nth(0).boundingBox(), await tiles().nth(1).boundingBox()];
     assert.ok(a && b && Math.abs(a.y - b.y) < 1, 'the first two faces share a row');
@@ -350,15 +243,15 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await page.getByTestId('drag-rectangle').waitFor();
     await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 6 });
     await page.mouse.up();
-    await assertText(page.getByTestId('selection-count'), '2 faces selected');
+    await waitText(page.getByTestId('selection-count'), '2 faces selected');
     const picked = before.faces.slice(0, 2).map((f) => f.id);
     const pressed = await page.locator('[data-testid="face-tile"][aria-pressed="true"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-face-id'))));
     assert.deepEqual(pressed.sort(), [...picked].sort());
     beforeLast = await api('people', true);
     await page.getByTestId('new-person-button').click();
-    await assertText(toast(), 'Moved 2 faces to a new person');
+    await waitText(toast(), 'Moved 2 faces to a new person');
     await opToast();
-    await count(tiles(), before.faceCount - 2);
+    await waitCount(tiles(), before.faceCount - 2);
     const after = await api('people', true);
     assert.equal(after.find((p) => p.id === leonard)!.faceCount, before.faceCount - 2);
     const stray = after.find((p) => !beforeLast.some((q) => q.id === p.id));
@@ -386,15 +279,15 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await shot(page, '05-merge-dialog');
     beforeLast = await api('people', true);
     await dialog.getByTestId('merge-confirm').click();
-    await assertText(toast(), 'Merged 2 people as Leonard');
+    await waitText(toast(), 'Merged 2 people as Leonard');
     await opToast();
     await page.waitForFunction((id) => location.hash === `#/person/${id}`, leonard);
-    await assertText(page.getByTestId('person-name'), 'Leonard');
+    await waitText(page.getByTestId('person-name'), 'Leonard');
     const people = await api('people', true);
     assert.ok(!people.some((p) => p.id === stray), 'the stray person is gone');
     const detail = await api('person', leonard, 0, 100);
     assert.equal(detail.faceCount, beforeLast.find((p) => p.id === leonard)!.faceCount + 2);
-    await assertText(page.getByTestId('person-counts'), new RegExp(`^${detail.faceCount} faces in ${detail.photoCount} photos`));
+    await waitText(page.getByTestId('person-counts'), new RegExp(`^${detail.faceCount} faces in ${detail.photoCount} photos`));
   });
 
   it('answers "Is this …?" with Y in the suggestions queue', async () => {
@@ -415,7 +308,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     const s = listed.find((x) => x.key === key);
     assert.ok(s, `the card shows a suggestion the engine made (${key})`);
     assert.ok(listed.some((x) => x.faceIds.includes(bearded[0]!.id) && x.suggestedPersonId === leonard), 'bearded Leonard is recognised');
-    await assertText(page.getByTestId('suggestion-question'), `Is this ${s.suggestedName}?`);
+    await waitText(page.getByTestId('suggestion-question'), `Is this ${s.suggestedName}?`);
     await shot(page, '07-suggestions');
     beforeLast = await api('people', true);
     await page.locator('body').press('y');
@@ -436,22 +329,22 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     const unassigned = await api('unassignedFaces', 0, 100);
     assert.ok(unassigned.total > 0, 'the group photos leave some faces unassigned');
     await go('#/unassigned');
-    await count(tiles(), unassigned.total);
+    await waitCount(tiles(), unassigned.total);
     await shot(page, '06-unassigned');
     const face = unassigned.items[0]!;
     await page.locator(`[data-testid="face-tile"][data-face-id="${face.id}"]`).click();
-    await assertText(page.getByTestId('selection-count'), '1 face selected');
+    await waitText(page.getByTestId('selection-count'), '1 face selected');
     // The picker completes names people already have...
     await page.getByTestId('person-picker-input').fill('leo');
-    await assertText(page.getByTestId('person-picker-option'), /^Leonard/);
+    await waitText(page.getByTestId('person-picker-option'), /^Leonard/);
     // ...and offers a new person for a name nobody has.
     await page.getByTestId('person-picker-input').fill('Barry');
-    await assertText(page.getByTestId('person-picker-option'), /New person “Barry”/);
+    await waitText(page.getByTestId('person-picker-option'), /New person “Barry”/);
     beforeLast = await api('people', true);
     await page.getByTestId('person-picker-input').press('Enter');
-    await assertText(toast(), 'Moved 1 face to Barry');
+    await waitText(toast(), 'Moved 1 face to Barry');
     await opToast();
-    await count(tiles(), unassigned.total - 1);
+    await waitCount(tiles(), unassigned.total - 1);
     const photo = await api('photo', face.photoId);
     const moved = photo.faces.find((f) => f.id === face.id)!;
     assert.equal(moved.personName, 'Barry');
@@ -463,30 +356,30 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     const stuart = who.get('stuart')!;
     await go(`#/person/${stuart}`);
     await page.getByTestId('hide-button').click();
-    await assertText(toast(), 'Hid a person');
+    await waitText(toast(), 'Hid a person');
     await go('#/people');
-    await count(page.getByTestId('person-card'), (await api('people')).length);
+    await waitCount(page.getByTestId('person-card'), (await api('people')).length);
     assert.equal(await card(stuart).count(), 0);
     assert.ok((await api('people', true)).find((p) => p.id === stuart)!.hidden);
     assert.ok(!(await api('people')).some((p) => p.id === stuart));
     await page.getByTestId('show-hidden').check();
     await card(stuart).waitFor();
     await page.getByTestId('show-hidden').uncheck();
-    await count(page.getByTestId('person-card'), (await api('people')).length);
+    await waitCount(page.getByTestId('person-card'), (await api('people')).length);
   });
 
   it('says one of Penny\'s faces is not her', async () => {
     const penny = who.get('penny')!;
     await go(`#/person/${penny}`);
     const before = await api('person', penny, 0, 100);
-    await count(tiles(), before.faceCount);
+    await waitCount(tiles(), before.faceCount);
     const face = before.faces.at(-1)!;
     await page.locator(`[data-testid="face-tile"][data-face-id="${face.id}"]`).click();
     beforeLast = await api('people', true);
     await page.getByTestId('reject-button').click();
-    await assertText(toast(), 'Removed 1 face from Penny');
+    await waitText(toast(), 'Removed 1 face from Penny');
     await opToast();
-    await count(tiles(), before.faceCount - 1);
+    await waitCount(tiles(), before.faceCount - 1);
     const after = await api('person', penny, 0, 100);
     assert.equal(after.faceCount, before.faceCount - 1);
     assert.ok(!after.faces.some((f) => f.id === face.id));
@@ -522,7 +415,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
 
     const file = join(FACES, 'portraits', 'faceapi-bbt', 'penny', 'penny2.png');
     await page.getByTestId('photo-file-input').setInputFiles(file);
-    await assertText(page.getByTestId('search-query'), /penny2\.png \(1 found\)/);
+    await waitText(page.getByTestId('search-query'), /penny2\.png \(1 found\)/);
     await page.getByTestId('similar-person').first().waitFor({ timeout: 30_000 });
     const byPhoto = await api('searchByPhoto', readFileSync(file).toString('base64'), 24);
     assert.equal(byPhoto.queryFaces, 1);
@@ -537,7 +430,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     const group = photos.items.find((p) => p.path.includes('/groups/') && p.faces.length > 2)!;
     assert.ok(group, 'Leonard is in a group photo');
     await go(`#/photo/${group.id}`);
-    await count(page.getByTestId('face-box'), group.faces.length);
+    await waitCount(page.getByTestId('face-box'), group.faces.length);
     const mine = group.faces.find((f) => f.personId === leonard)!;
     const box = page.locator(`[data-testid="face-box"][data-face-id="${mine.id}"]`);
     assert.equal((await box.textContent())?.trim(), 'Leonard');
@@ -555,7 +448,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     // Let the previous step's toast expire first, so the toast checked below can only be the undo's.
     await page.getByTestId('toast-message').first().waitFor({ state: 'detached', timeout: 20_000 });
     await page.keyboard.press('Control+z');
-    await assertText(toast(), `Undid: ${lastLabel}`);
+    await waitText(toast(), `Undid: ${lastLabel}`);
     await shot(page, '11-undo');
     const now = await api('people', true);
     const shape = (list: PersonCard[]) => list.map(({ id, name, faceCount, hidden }) => ({ id, name, faceCount, hidden })).sort((a, b) => a.id - b.id);
@@ -564,7 +457,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
 
   it('looks calm in light and dark, following the OS (People screen for the README)', async () => {
     await go('#/people');
-    await count(page.getByTestId('person-card'), (await api('people')).length);
+    await waitCount(page.getByTestId('person-card'), (await api('people')).length);
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="person-card"] img')].every((i) => i.complete));
     await page.mouse.move(0, 0);
     await page.waitForTimeout(8000); // let the toasts expire
@@ -601,11 +494,11 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
         };`,
     });
     await desktop.goto(`${server.url}#/people`);
-    await count(desktop.getByTestId('person-card'), (await api('people')).length);
+    await waitCount(desktop.getByTestId('person-card'), (await api('people')).length);
     const calls = await desktop.evaluate(() => (globalThis as unknown as { kithCalls: string[] }).kithCalls);
     assert.ok(calls.includes('people') && calls.includes('status'), calls.join());
     await desktop.evaluate(() => (location.hash = '#/person/999999'));
-    await assertText(desktop.getByTestId('state-error'), /no person 999999/);
+    await waitText(desktop.getByTestId('state-error'), /no person 999999/);
     await desktop.close();
   });
 
