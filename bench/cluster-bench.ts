@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import hnswlib from 'hnswlib-node';
 import { assignIncremental, clusterFaces, DEFAULT_PARAMS, isGoodFace, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/cluster.ts';
 import { Store } from '../native/store/index.ts';
+import { seededRandom } from '../test/seeded-random.ts';
 import { machine, machineLine, peakRssMiB, printJson, round } from './common.ts';
 
 const USAGE = `usage: npm run bench:cluster -- [--db FILE] [--sizes 10000,100000] [--new-photos 20] [--queries 1000]
@@ -28,18 +29,6 @@ const EF_CONSTRUCTION = 200;
 const EF_SEARCH = 64;
 /** Noise added to each replayed embedding, as a norm relative to the unit vector. */
 const NOISE = 0.2;
-
-/** Small seeded PRNG (mulberry32): the synthetic library is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -146,7 +135,7 @@ interface SizeResult {
 }
 
 function runSize(src: Source, n: number, newPhotos: number, queries: number): SizeResult {
-  const rand = prng(n);
+  const rand = seededRandom(n);
   const lib = new Library(src, n, rand);
   const { dim } = src;
   const k = DEFAULT_PARAMS.k;
@@ -251,7 +240,7 @@ function main(): void {
   const newPhotos = Number(values['new-photos'] ?? 20);
   const queries = Number(values.queries ?? 1000);
   console.log(machineLine(machine()));
-  const src = values.db ? loadSource(values.db) : randomSource(Math.max(...sizes), 512, prng(1));
+  const src = values.db ? loadSource(values.db) : randomSource(Math.max(...sizes), 512, seededRandom(1));
   console.log(`source: ${values.db ? `${values.db} (${src.vectors.length} real faces, ${src.dim}-d, replayed in rotated copies + noise ${NOISE})` : `random identities, ${src.dim}-d`}`);
   console.log(`HNSW M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF_SEARCH}; k=${DEFAULT_PARAMS.k}; params ${JSON.stringify(DEFAULT_PARAMS)}\n`);
   const results: SizeResult[] = [];

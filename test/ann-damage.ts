@@ -11,18 +11,6 @@ const M0 = 32;
 
 export type DamageMode = 'flip' | 'flip-structure' | 'bad-links' | 'resize' | 'sidecar' | 'agreeing' | 'huge-vector';
 
-/** mulberry32: a small deterministic PRNG, so every run damages the same bytes. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Sidecar = Record<string, unknown> & { bytes: number; deleted: number[] };
 
 /**

@@ -10,14 +10,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { FaceIndex, indexPathFor } from '../native/ann.ts';
 import { Store } from '../native/store/index.ts';
-import { SEARCH_K, damage, prng, type DamageMode } from './ann-damage.ts';
+import { SEARCH_K, damage, type DamageMode } from './ann-damage.ts';
+import { seededRandom } from './seeded-random.ts';
 
 const [dbPath, modelId, dimArg, mode, seedArg, trialsArg] = process.argv.slice(2) as [string, string, string, DamageMode, string, string];
 const dim = Number(dimArg);
 const hnswPath = indexPathFor(dbPath);
 const good = readFileSync(`${hnswPath}.good`);
 const goodSidecar = readFileSync(`${hnswPath}.json.good`, 'utf8');
-const random = prng(Number(seedArg));
+const random = seededRandom(Number(seedArg));
 
 const store = new Store(dbPath);
 const queries = store.faces.idsFor(modelId).map((id) => store.faces.get(id)!);

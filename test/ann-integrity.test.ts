@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { FaceIndex, indexPathFor } from '../native/ann.ts';
 import { Store } from '../native/store/index.ts';
-import { SEARCH_K, damage, prng, type DamageMode } from './ann-damage.ts';
+import { SEARCH_K, damage, type DamageMode } from './ann-damage.ts';
 import { BBT, REPO, runCli, tempDir, type CliResult } from './helpers.ts';
+import { seededRandom } from './seeded-random.ts';
 
 type Hits = Array<[number, number]>;
 interface Trial {
@@ -117,7 +118,7 @@ describe('a damaged HNSW file never takes Kith down', () => {
   it('`kith search` on a damaged file prints what it prints with a fresh index', async () => {
     const good = readFileSync(`${hnswPath}.good`);
     const goodSidecar = readFileSync(`${hnswPath}.json.good`, 'utf8');
-    const random = prng(77);
+    const random = seededRandom(77);
     const modes: DamageMode[] = ['bad-links', 'flip-structure', 'flip-structure', 'flip', 'resize', 'sidecar', 'huge-vector'];
     for (const [trial, mode] of modes.entries()) {
       const { hnsw, sidecar } = damage(mode, good, goodSidecar, dim, random, trial);

@@ -14,18 +14,7 @@ import { before, describe, it } from 'node:test';
 import { KithEngine } from '../native/api.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
-
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed by its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.ts';
 
 /** What the user has decided so far, kept by the test independently of the store. */
 interface Model {
@@ -119,7 +108,7 @@ describe('decisions hold through any sequence of operations and re-clusters', ()
 
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`seed ${seed}: 30 random operations, then cluster --full and an incremental re-index`, async () => {
-      const rnd = random(seed);
+      const rnd = seededRandom(seed);
       const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
       const { engine, api, store } = open(`seed-${seed}`);
       let model: Model = { decisions: new Map(), apart: new Set(), names: new Map(), hidden: new Set() };
