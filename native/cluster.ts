@@ -417,13 +417,7 @@ class Clusters {
     this.count[root] = this.count[keeper]!;
     this.sum[gone] = NOTHING;
     this.owned[gone] = 0;
-    for (const p of this.photos[gone]!) this.photos[root]!.add(p);
-    this.photos[gone] = new Set();
-    const cg = this.cannot[gone];
-    if (cg) this.cannot[root] = [...(this.cannot[root] ?? []), ...cg];
-    if (this.group[root]! < 0) this.group[root] = this.group[gone]!;
-    this.version[root]!++;
-    this.version[gone]!++;
+    this.joinRest(root, gone);
     return root;
   }
 
@@ -441,6 +435,16 @@ class Clusters {
     this.owned[gone] = 0;
     this.sum[gone] = NOTHING; // let the dead cluster's buffer go
     this.count[root]! += this.count[gone]!;
+    this.joinRest(root, gone);
+    return root;
+  }
+
+  /**
+   * What every join of `gone` into `root` does besides the weight: photos, cannot-links and
+   * group pass to `root`, and both versions move on so queued pairs of either go stale.
+   */
+  private joinRest(root: number, gone: number): void {
+    // Add the smaller photo set into the larger (the sets are only asked what they hold).
     const [ps, pl] = this.photos[root]!.size >= this.photos[gone]!.size ? [this.photos[gone]!, this.photos[root]!] : [this.photos[root]!, this.photos[gone]!];
     for (const p of ps) pl.add(p);
     this.photos[root] = pl;
@@ -450,7 +454,6 @@ class Clusters {
     if (this.group[root]! < 0) this.group[root] = this.group[gone]!;
     this.version[root]!++;
     this.version[gone]!++;
-    return root;
   }
 }
 
