@@ -1,10 +1,12 @@
 /**
  * @file Finds the photos under a library folder. The walk is the only place that decides
  * what counts as a photo, so every later stage sees the same list. Kith's own files (the
- * library database and everything beside it) are never photos, even inside the folder.
+ * library database and everything beside it) are never photos, even inside the folder, and
+ * a symlink is one only when it leads to a file inside the folder (the only files Kith serves).
  */
-import { opendir, stat } from 'node:fs/promises';
+import { opendir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import { isWithin } from './path-inside.ts';
 
 export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif']);
 
@@ -61,6 +63,9 @@ function ownFiles(library: string | undefined): (path: string) => boolean {
   return (path) => path === db || path.startsWith(`${db}.`) || path.startsWith(`${db}-`);
 }
 
+/** Why a symlinked photo leading out of the library is not indexed (it could never be shown). */
+const LINK_OUTSIDE = 'links to a file outside the library folder: move or copy the photo into it';
+
 /** A user-readable reason a path could not be read. */
 function reason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
@@ -83,6 +88,7 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
   const problems: ScanProblem[] = [];
   const isOwn = ownFiles(options.library);
   const pending = [resolve(root)];
+  const realRoot = await realpath(pending[0]!).catch(() => pending[0]!); // a missing root is reported below
   while (pending.length > 0) {
     const dir = pending.pop()!;
     let handle;
@@ -119,7 +125,10 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
       else if ((entry.isFile() || entry.isSymbolicLink()) && PHOTO_EXTENSIONS.has(extname(name).toLowerCase())) {
         try {
           const st = await stat(full);
-          if (st.isFile()) files.push({ path: full, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+          if (!st.isFile()) continue;
+          // Folder symlinks are not followed, so only a file symlink can lead out of the library.
+          if (entry.isSymbolicLink() && !isWithin(realRoot, await realpath(full))) problems.push({ path: full, error: LINK_OUTSIDE, folder: false });
+          else files.push({ path: full, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
         } catch (err) {
           problems.push({ path: full, error: reason(err), folder: false });
         }

@@ -1,15 +1,18 @@
 /**
  * What counts as a photo: every supported extension in any case, in nested folders, but not
- * hidden or system folders, hidden files or other file types.
+ * hidden or system folders, hidden files or other file types; a symlinked photo only when it
+ * leads to a file inside the library folder.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { indexFolder } from '../native/indexer.ts';
 import { defaultDbPath } from '../native/library-path.ts';
 import { scanFolder } from '../native/scan.ts';
-import { tempDir } from './helpers.ts';
+import { Store } from '../native/store/index.ts';
+import { copyFaces, runCli, tempDir } from './helpers.ts';
 
 describe('scanning a folder', () => {
   it('lists photos recursively and skips hidden, system and non-photo files', async () => {
@@ -59,6 +62,38 @@ describe('scanning a folder', () => {
     const { files, problems } = await scanFolder(root);
     assert.deepEqual(files.map((f) => relative(root, f.path)), ['good.jpg']);
     assert.deepEqual(problems.map((p) => relative(root, p.path)).sort(), ['caf\ufffd.jpg', 'loop.jpg']);
+  });
+
+  it('indexes a symlinked photo only when it leads inside the library: one outside is an error in `kith errors`', async () => {
+    const dir = tempDir();
+    const library = join(dir, 'Photos');
+    const [leonard] = copyFaces(library, ['portraits/faceapi-bbt/leonard/leonard1.png']);
+    const [penny] = copyFaces(join(dir, 'elsewhere'), ['portraits/faceapi-bbt/penny/penny1.png']);
+    const inside = join(library, 'leonard-again.png');
+    const outside = join(library, 'penny-link.png');
+    symlinkSync(relative(library, leonard!), inside);
+    symlinkSync(penny!, outside);
+
+    const dbPath = join(dir, 'library.db');
+    const store = new Store(dbPath);
+    try {
+      const s = await indexFolder(store, library, { device: 'cpu', embedder: 'sirius' });
+      assert.equal(s.faces, 1, "Leonard's face, once; nothing from the photo outside");
+      assert.equal(s.copies, 1);
+      // The file and the link inside are two places of one photo: one holds it, the other points at it.
+      const [a, b] = [store.photos.get(leonard!)!, store.photos.get(inside)!];
+      assert.deepEqual([a.status, b.status], ['done', 'done']);
+      const holder = a.duplicateOf === null ? a : b;
+      const copy = holder === a ? b : a;
+      assert.deepEqual([holder.duplicateOf, copy.duplicateOf], [null, holder.id]);
+      assert.deepEqual(store.photos.errors().map((r) => [r.path, r.error]), [[outside, 'links to a file outside the library folder: move or copy the photo into it']]);
+      assert.equal(store.photos.get(penny!), undefined);
+    } finally {
+      store.close();
+    }
+    const r = await runCli(['errors', '--db', dbPath]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`${outside}\n  links to a file outside the library folder`), r.stdout);
   });
 });
 
