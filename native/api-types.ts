@@ -78,6 +78,7 @@ export interface LibraryStatus {
   photos: number;
   faces: number;
   errors: number;
+  /** People the People screen shows: not hidden, not under "Maybe". */
   people: number;
   namedPeople: number;
   unassignedFaces: number;

@@ -207,7 +207,8 @@ export class KithEngine implements ApiHandler {
       photos: counts.done + counts.error + counts.pending,
       faces: this.store.faces.total(),
       errors: counts.error,
-      people: people.filter((p) => p.faceCount > 0).length,
+      // The People screen's count: shown people, not hidden ones or the "Maybe" groups.
+      people: people.filter((p) => p.faceCount > 0 && !p.hidden && !isMaybePerson(this.store, p)).length,
       namedPeople: people.filter((p) => p.name !== null).length,
       unassignedFaces: this.store.views.unassignedFaces(this.modelId, 0, 0).total,
       indexing: this.run ? { ...this.run.progress } : null,

@@ -44,6 +44,7 @@ describe('Maybe: groups without the evidence of a person', () => {
     assert.equal(list.at(-1)!.id, stuart, 'listed last, where the grid shows it');
     assert.ok(list.filter((p) => !p.maybe).every((p) => p.faceCount === 5));
     assert.equal((await api.person(stuart)).maybe, true);
+    assert.equal((await api.status()).people, 7, 'the status bar counts the people the grid shows, not the Maybe group');
   });
 
   it('counts one clear face as one observation, however many small background ones come with it', () => {
