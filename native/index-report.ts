@@ -81,6 +81,13 @@ export function summaryText(s: IndexSummary, resume: string, reached: { done: nu
     `  ${s.scanned} photos found: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.moved} moved, ${s.removed} removed, ${s.reembedded} re-embedded`,
     `  ${s.faces} faces found, ${s.errors} errors${s.errors ? ' (see `kith errors`)' : ''}`,
   ];
+  // Said only when they happened: each explains a number above that would otherwise surprise.
+  const kept = [
+    s.touched > 0 ? `${s.touched} touched but unchanged (names kept)` : '',
+    s.copies > 0 ? `${s.copies} ${s.copies === 1 ? 'copy' : 'copies'} of photos already here (faces counted once)` : '',
+    s.thumbsRebuilt > 0 ? `${s.thumbsRebuilt} face thumbnails made again` : '',
+  ].filter(Boolean);
+  if (kept.length > 0) lines.push(`  ${kept.join(', ')}`);
   if (s.indexed > 0 && secs > 0) lines.push(`  ${(s.indexed / secs).toFixed(1)} photos/s`);
   if (s.interrupted) {
     const where = reached ? ` at ${reached.done} of ${reached.total} photos` : '';
