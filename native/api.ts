@@ -23,7 +23,7 @@ import type {
 } from './api-types.ts';
 import { alignFace } from './align.ts';
 import { toOriginal } from './analyse.ts';
-import { DecodeError, decodePhoto } from './decode.ts';
+import { DecodeError, MAX_FILE_BYTES, decodePhoto } from './decode.ts';
 import { detectFaces, loadDetector } from './detect.ts';
 import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
 import { checkFolder, expandHome } from './folder-check.ts';
@@ -409,6 +409,8 @@ export class KithEngine implements ApiHandler {
     if (!file) return false;
     let photo;
     try {
+      // Read whole only a file the decoder would take: one swapped for a huge file is refused unread.
+      if (file.size > MAX_FILE_BYTES) return false;
       photo = await decodePhoto(await file.handle.readFile());
     } catch (err) {
       if (err instanceof DecodeError) return false; // the file changed since it was indexed

@@ -7,7 +7,7 @@
  * browser without it gets a page that says what to open.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { createProtocolHandler } from '../electron/protocol.ts';
 import { KithEngine } from '../native/api.ts';
+import { MAX_FILE_BYTES } from '../native/decode.ts';
 import { indexFolder } from '../native/indexer.ts';
 import { NEEDS_LINK_PATH, startServer, type ApiHandler, type RunningServer } from '../native/serve.ts';
 import { libraryToken, tokenPathFor } from '../native/serve-token.ts';
@@ -210,6 +211,23 @@ describe('kith serve and kith:// on a library someone tries to abuse', () => {
         const r = await raw(server.port, path, { headers: h() });
         assert.equal(r.status, 404, path);
         assert.ok(!r.body.includes(dir) && !r.body.includes('/tmp'), r.body);
+      }
+    });
+
+    it('refuses to cut a thumbnail again from a photo swapped for a file over the size limit, without reading it', async () => {
+      const id = ids.get('portraits/faceapi-bbt/leonard/leonard1.png')!;
+      const face = store.views.photoFaces(id)[0]!.id;
+      const path = join(library, 'portraits/faceapi-bbt/leonard/leonard1.png');
+      // Same first bytes, then a sparse tail past 2 GiB (more than one read of a whole file can hold).
+      truncateSync(path, 2 * 1024 ** 3 + 1);
+      assert.ok(statSync(path).size > MAX_FILE_BYTES);
+      rmSync(faceThumbPath(store.path, face));
+      try {
+        assert.equal(await engine.resource('thumb', face), null);
+        assert.equal((await raw(server.port, `/thumb/${face}`, { headers: h() })).status, 404);
+        assert.ok(!existsSync(faceThumbPath(store.path, face)));
+      } finally {
+        rmSync(path);
       }
     });
   });
