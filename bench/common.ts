@@ -3,7 +3,7 @@
  * machine-readable result line. Deliberately free of the engine and of the peer's libraries,
  * so a child process that imports it carries only its own contender in its RSS.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { DeviceChoice } from '../native/runtime.ts';
@@ -63,7 +63,13 @@ export async function limitedFolder(folder: string, limit: number | undefined): 
   for (const f of files.slice(0, limit)) {
     const to = join(tmp.dir, relative(folder, f.path));
     mkdirSync(dirname(to), { recursive: true });
-    symlinkSync(f.path, to);
+    // Not a symlink: the scan refuses links that lead outside the library folder. A hard link
+    // costs nothing; across file systems, a copy.
+    try {
+      linkSync(f.path, to);
+    } catch {
+      copyFileSync(f.path, to);
+    }
   }
   return { folder: tmp.dir, remove: tmp.remove };
 }
