@@ -1,7 +1,8 @@
 /**
  * @file A person's default cover is their clearest face: Leonard's five portraits plus a large,
  * dark, blurred enlargement of one of them (the biggest face, and so the old choice) are
- * indexed; the cover is a sharp frontal portrait, not the blur.
+ * indexed; the cover is a sharp frontal portrait, not the blur, and the person's page lists
+ * the faces best first by the same ranking (the cover first, the blur after the clear ones).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -39,6 +40,11 @@ describe('cover faces', () => {
     const clear = faces.filter((f) => f.id !== blurred.id);
     const mostFrontal = Math.min(...clear.map((f) => Math.abs(f.yaw)));
     assert.ok(Math.abs(cover.yaw) <= mostFrontal + 5, `of the sharp portraits, a frontal one (yaw ${cover.yaw}; ${clear.map((f) => f.yaw.toFixed(0)).join(', ')})`);
+
+    const listed = (await api.person(person.id, 0, 100)).faces.map((f) => f.id);
+    assert.equal(listed.length, faces.length);
+    assert.equal(listed[0], cover.id, "the person's faces start with the cover");
+    assert.equal(listed.at(-1), blurred.id, 'and end with the blur');
     engine.store.close();
   });
 });

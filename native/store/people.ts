@@ -4,6 +4,7 @@
  * a re-cluster can replace the first without touching the second.
  */
 import type { Db } from './db.ts';
+import { bestFacesFirst } from './face-rank.ts';
 
 export interface PersonRow {
   id: number;
@@ -15,7 +16,7 @@ export interface PersonRow {
 
 export interface PersonSummary extends PersonRow {
   faceCount: number;
-  /** Cover face, or the best-looking assigned face (COVER_RANK) when the user has not chosen one. */
+  /** Cover face, or the best-looking assigned face (face-rank.ts) when the user has not chosen one. */
   displayFaceId: number | null;
 }
 
@@ -56,18 +57,6 @@ interface RawPerson {
 
 const PERSON = `id, name, hidden, cover_face_id AS coverFaceId, merged_into AS mergedInto`;
 
-/**
- * How good a face (alias f2) looks as a person's cover, higher is better: faces that pass the
- * clustering quality gate (cluster.ts DEFAULT_GATE) first, then size × sharpness × frontality.
- * Size counts up to 200 px and sharpness (Laplacian variance of the aligned crop; lfw-dev
- * median 105) up to 150, past which a face looks no better in a 160 px thumbnail; yaw and
- * pitch take a quadratic penalty, so a three-quarter view loses to a frontal one of the
- * same size. A small background face or a dark blur never beats a clear portrait.
- */
-const COVER_RANK = `(f2.score >= 0.9 AND f2.size >= 64 AND f2.sharpness >= 15 AND abs(f2.yaw) <= 60 AND abs(f2.pitch) <= 45) DESC,
-  f2.score * min(f2.size, 200) * min(f2.sharpness, 150)
-    * (1 - min(abs(f2.yaw), 90) / 90.0) * (1 - min(abs(f2.yaw), 90) / 90.0)
-    * (1 - min(abs(f2.pitch), 90) / 90.0) * (1 - min(abs(f2.pitch), 90) / 90.0) DESC, f2.id`;
 const toPerson = (r: RawPerson): PersonRow => ({ ...r, hidden: r.hidden === 1 });
 
 /** `IN (...)` over a JSON array parameter, so statements can be prepared once. */
@@ -82,7 +71,7 @@ export class People {
         `SELECT p.id, p.name, p.hidden, p.cover_face_id AS coverFaceId, p.merged_into AS mergedInto,
            count(a.face_id) AS faceCount,
            coalesce(p.cover_face_id, (SELECT a2.face_id FROM assignments a2 JOIN faces f2 ON f2.id = a2.face_id
-                                      WHERE a2.person_id = p.id ORDER BY ${COVER_RANK} LIMIT 1)) AS displayFaceId
+                                      WHERE a2.person_id = p.id ORDER BY ${bestFacesFirst('f2')} LIMIT 1)) AS displayFaceId
          FROM people p LEFT JOIN assignments a ON a.person_id = p.id
          WHERE p.merged_into IS NULL GROUP BY p.id`,
       ),

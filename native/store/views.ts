@@ -3,6 +3,7 @@
  * person's faces best first, unassigned faces, the faces of a photo with their names.
  */
 import type { Db } from './db.ts';
+import { bestFacesFirst } from './face-rank.ts';
 
 export interface FaceView {
   id: number;
@@ -29,7 +30,7 @@ export interface PhotoView {
 const FACE = `f.id, f.photo_id AS photoId, f.x1, f.y1, f.x2, f.y2, f.score, a.person_id AS personId, p.name AS personName,
   a.source, EXISTS (SELECT 1 FROM face_decisions d WHERE d.face_id = f.id AND d.person_id = a.person_id AND d.kind = 'confirm') AS confirmed
   FROM faces f LEFT JOIN assignments a ON a.face_id = f.id LEFT JOIN people p ON p.id = a.person_id`;
-/** Best faces first: confident detections of large faces. */
+/** Unassigned faces, best first: confident detections of large faces. */
 const BEST = `ORDER BY f.score * min(f.size, 160) DESC, f.id`;
 const PHOTO = `id, path, width, height, taken_at AS takenAt`;
 
@@ -38,7 +39,7 @@ export class Views {
 
   constructor(db: Db) {
     this.s = {
-      personFaces: db.prepare<[number, number, number], FaceView>(`SELECT ${FACE} WHERE a.person_id = ? ${BEST} LIMIT ? OFFSET ?`),
+      personFaces: db.prepare<[number, number, number], FaceView>(`SELECT ${FACE} WHERE a.person_id = ? ORDER BY ${bestFacesFirst('f')} LIMIT ? OFFSET ?`),
       personPhotoCount: db.prepare<[number], { n: number }>(
         `SELECT count(DISTINCT f.photo_id) AS n FROM faces f JOIN assignments a ON a.face_id = f.id WHERE a.person_id = ?`,
       ),
