@@ -17,6 +17,7 @@ import { libraryToken } from './serve-token.ts';
 import { startServer } from './serve.ts';
 import { prepareLibraryFolder } from './library-files.ts';
 import { defaultDbPath } from './library-path.ts';
+import { regionConflicts, regionTotals } from './metadata/region-import.ts';
 import type { DeviceChoice } from './runtime.ts';
 import { Store } from './store/index.ts';
 
@@ -102,6 +103,8 @@ function runStats(db: string | undefined, json: boolean): number {
       duplicates: store.photos.duplicateCount(),
       faces: store.faces.total(),
       models: store.faces.modelCounts(),
+      /** Named face regions read from photo metadata (XMP), by what became of them. */
+      importedNames: regionTotals(store),
       lastRun: store.runs.latest() ?? null,
     };
     if (json) console.log(JSON.stringify(stats, null, 2));
@@ -110,6 +113,13 @@ function runStats(db: string | undefined, json: boolean): number {
       console.log(`  ${stats.photos} photos (${stats.photosIndexed} indexed, ${stats.errors} errors), ${stats.faces} faces`);
       if (stats.duplicates > 0) console.log(`  ${stats.duplicates} duplicate files (same content as a photo above; faces counted once)`);
       for (const m of stats.models) console.log(`  ${m.n} faces embedded with ${m.modelId}`);
+      const n = stats.importedNames;
+      if (n.regions > 0) {
+        console.log(
+          `  ${n.regions} named face regions imported from photo metadata: ${n.named} matched a face, ${n.unmatched} unmatched` +
+            `${n.conflict ? `, ${n.conflict} conflicting` : ''}${n.kept ? `, ${n.kept} left as decided in Kith` : ''}`,
+        );
+      }
       const r = stats.lastRun;
       if (r) console.log(`  last run #${r.id} ${r.status} on ${r.provider}, started ${r.startedAt} UTC`);
     }
@@ -122,7 +132,7 @@ function runStats(db: string | undefined, json: boolean): number {
 function runErrors(db: string | undefined): number {
   const store = openStore(db);
   try {
-    const rows = store.photos.errors();
+    const rows = [...store.photos.errors(), ...regionConflicts(store).map((c) => ({ path: c.path, error: `photo metadata: ${c.detail}` }))];
     if (rows.length === 0) console.log('No errors.');
     for (const r of rows) console.log(`${r.path}\n  ${r.error}`);
     return 0;

@@ -23,6 +23,7 @@ import { applyPlan, recordNewCopies } from './index-apply.ts';
 import { matchFaces, type MatchableFace } from './face-match.ts';
 import { journalLostFaces } from './face-journal.ts';
 import { missingThumbs, rebuildThumbs } from './thumb-repair.ts';
+import { importFaceRegions } from './metadata/region-import.ts';
 
 /** Photos read and decoded ahead of the one in the detector. */
 const PREFETCH = 3;
@@ -289,6 +290,16 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
       if (opts.signal?.aborted) break;
       if (await rebuildThumbs(store, photoId, faceIds)) thumbsRebuilt += faceIds.length;
       tick(store.photos.getById(photoId)?.path ?? '');
+    }
+  }
+
+  if (!opts.signal?.aborted) {
+    const named = await importFaceRegions(store, root, opts.signal);
+    if (named.regions > 0) {
+      notice(
+        `read ${named.regions} named face regions from photo metadata: ${named.named} faces named, ${named.unmatched} with no face found there` +
+          `${named.conflict ? `, ${named.conflict} conflicting (see kith errors)` : ''}${named.kept ? `, ${named.kept} left as you decided in Kith` : ''}`,
+      );
     }
   }
 

@@ -115,4 +115,26 @@ export const MIGRATIONS: readonly string[] = [
     face_id INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE
   );
   `,
+  `
+  -- Names other photo tools wrote into a photo's XMP (face regions), and what Kith did with each:
+  -- named the face it lies on, found no face there, met a second name on that face (conflict),
+  -- or kept what the user had already decided in Kith about that face.
+  CREATE TABLE face_regions (
+    id       INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+    name     TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+    face_id  INTEGER REFERENCES faces (id) ON DELETE SET NULL,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('named', 'unmatched', 'conflict', 'kept')),
+    detail   TEXT
+  );
+  CREATE INDEX face_regions_photo ON face_regions (photo_id);
+  -- Photos whose regions were read, and what was read (the photo's hash, its sidecars' sizes and
+  -- times): a photo whose content or sidecar changes is read again.
+  CREATE TABLE region_reads (
+    photo_id  INTEGER PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE,
+    signature TEXT NOT NULL
+  );
+  `,
 ];

@@ -1,0 +1,219 @@
+/**
+ * @file Names from other photo tools become Kith people. Each named XMP face region is matched
+ * to a face Kith detected (box overlap in the upright photo); the face is then confirmed as
+ * that person through the person service, exactly as if the user had named it, so it is
+ * journaled, undoable and never taken away by a re-cluster. What the user already decided in
+ * Kith about a face is never overridden. Every region's outcome is recorded (face_regions).
+ */
+import { stat } from 'node:fs/promises';
+import { isInside } from '../index-plan.ts';
+import { PeopleService } from '../people.ts';
+import type { Store } from '../store/index.ts';
+import { boxIou, readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from './xmp-regions.ts';
+
+/**
+ * A region names a detected face when their boxes overlap by IoU >= 0.3. Tools draw regions
+ * around the head (digiKam, Picasa) or the face (Windows), looser than the detector's box:
+ * on the test photos (two_people.jpg, bbt3.jpg, test/xmp-import.test.ts) head boxes drawn by
+ * eye overlapped their own face at IoU 0.41-0.74 and every other face at 0. A region up to
+ * about three times the area of the face's box still passes.
+ */
+export const REGION_FACE_IOU = 0.3;
+
+export type RegionOutcome = 'named' | 'unmatched' | 'conflict' | 'kept';
+
+export interface RegionCounts {
+  photos: number;
+  regions: number;
+  named: number;
+  unmatched: number;
+  conflict: number;
+  kept: number;
+}
+
+interface Detected {
+  id: number;
+  box: NormBox;
+}
+
+interface Placed {
+  region: NamedRegion;
+  faceId: number | null;
+  outcome: RegionOutcome;
+  detail: string | null;
+}
+
+/** Each region to the face it lies on: strongest overlaps first, one face per region. */
+export function placeRegions(regions: readonly NamedRegion[], faces: readonly Detected[]): Placed[] {
+  const pairs: Array<{ r: number; f: number; iou: number }> = [];
+  regions.forEach((region, r) =>
+    faces.forEach((face, f) => {
+      const iou = boxIou(region.box, face.box);
+      if (iou >= REGION_FACE_IOU) pairs.push({ r, f, iou });
+    }),
+  );
+  pairs.sort((a, b) => b.iou - a.iou);
+  const faceOf = new Map<number, number>();
+  const regionsOn = new Map<number, number[]>();
+  for (const p of pairs) {
+    if (faceOf.has(p.r)) continue;
+    const on = regionsOn.get(p.f) ?? [];
+    // A face already named by a region is taken, unless this region says the same name (the
+    // same person twice) or is a second name for it: that is a conflict, not another face.
+    if (on.length > 0 && on.some((o) => regions[o]!.name.toLowerCase() === regions[p.r]!.name.toLowerCase())) continue;
+    faceOf.set(p.r, p.f);
+    regionsOn.set(p.f, [...on, p.r]);
+  }
+  return regions.map((region, r) => {
+    const f = faceOf.get(r);
+    if (f === undefined) return { region, faceId: null, outcome: 'unmatched', detail: null };
+    const names = [...new Set(regionsOn.get(f)!.map((o) => regions[o]!.name))];
+    if (names.length > 1) return { region, faceId: faces[f]!.id, outcome: 'conflict', detail: `two names on one face: ${names.join(', ')}` };
+    return { region, faceId: faces[f]!.id, outcome: 'named', detail: null };
+  });
+}
+
+interface PhotoToRead {
+  id: number;
+  path: string;
+  width: number;
+  height: number;
+  signature: string;
+}
+
+/** What the regions of a photo were read from: its content and its sidecars as they are now. */
+async function signatureOf(path: string, hash: string | null): Promise<string> {
+  const sidecars = await Promise.all(
+    sidecarPaths(path).map((p) =>
+      stat(p).then(
+        (s) => `${s.size}:${Math.round(s.mtimeMs)}`,
+        () => '-',
+      ),
+    ),
+  );
+  return [hash ?? '', ...sidecars].join('|');
+}
+
+/** Photos under `root` whose regions were never read, or whose content or sidecars changed since. */
+async function photosToRead(store: Store, root: string): Promise<PhotoToRead[]> {
+  type Row = { id: number; path: string; hash: string | null; width: number; height: number; signature: string | null };
+  const rows = store.db
+    .prepare<[], Row>(
+      `SELECT p.id, p.path, p.hash, p.width, p.height, r.signature FROM photos p
+         LEFT JOIN region_reads r ON r.photo_id = p.id
+        WHERE p.status = 'done' AND p.duplicate_of IS NULL AND p.width > 0 AND p.height > 0
+        ORDER BY p.id`,
+    )
+    .all()
+    .filter((r) => isInside(r.path, root));
+  const out: PhotoToRead[] = [];
+  for (const r of rows) {
+    const signature = await signatureOf(r.path, r.hash);
+    if (signature !== r.signature) out.push({ id: r.id, path: r.path, width: r.width, height: r.height, signature });
+  }
+  return out;
+}
+
+/**
+ * Name the faces of `placed` in one photo through the person service. A face the user already
+ * decided about in Kith keeps that decision ('kept'); the rest are confirmed as the region's
+ * person, found by name (case-insensitively) or created.
+ */
+function applyNames(store: Store, people: PeopleService, placed: Placed[], photoPath: string): void {
+  const rejectedBy = store.db.prepare<[number, number], { one: number }>(
+    `SELECT 1 AS one FROM face_decisions WHERE face_id = ? AND person_id = ? AND kind = 'reject'`,
+  );
+  const byName = new Map<string, { name: string; faceIds: number[] }>();
+  for (const p of placed) {
+    if (p.outcome !== 'named' || p.faceId === null) continue;
+    const person = store.people.findByName(p.region.name);
+    const assigned = store.people.assignmentOf(p.faceId);
+    if (assigned?.source === 'user') {
+      if (assigned.personId !== person?.id) {
+        p.outcome = 'kept';
+        p.detail = `already ${store.people.get(assigned.personId)?.name ?? 'someone else'} in Kith`;
+      }
+      continue;
+    }
+    if (person && rejectedBy.get(p.faceId, person.id)) {
+      p.outcome = 'kept';
+      p.detail = `removed from ${person.name} in Kith`;
+      continue;
+    }
+    const key = p.region.name.toLowerCase();
+    const group = byName.get(key) ?? { name: p.region.name, faceIds: [] };
+    group.faceIds.push(p.faceId);
+    byName.set(key, group);
+  }
+  for (const { name, faceIds } of byName.values()) {
+    // Where the clustering put a face is machine output, not a group the user made: naming it
+    // takes it from there without the reject and keep-apart a user's move would leave behind,
+    // so the faces it was grouped with can still join the named person.
+    for (const faceId of faceIds) if (store.people.assignmentOf(faceId)?.source === 'cluster') store.people.unassign(faceId);
+    const label = `Named ${name} from the photo's metadata (${photoPath})`;
+    const person = store.people.findByName(name);
+    if (person) people.confirmFaces(faceIds, person.id, label);
+    else people.moveFaces(faceIds, { newPersonName: name });
+  }
+}
+
+/**
+ * Read the face regions of every indexed photo under `root` not read yet (or whose content or
+ * sidecar changed since), and name the faces they lie on. Safe to stop at any photo: each photo's
+ * names and its record are one transaction.
+ */
+export async function importFaceRegions(store: Store, root: string, signal?: AbortSignal): Promise<RegionCounts> {
+  const counts: RegionCounts = { photos: 0, regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0 };
+  const people = new PeopleService(store);
+  const insert = store.db.prepare(
+    `INSERT INTO face_regions (photo_id, name, source, x1, y1, x2, y2, face_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const clear = store.db.prepare(`DELETE FROM face_regions WHERE photo_id = ?`);
+  const mark = store.db.prepare(
+    `INSERT INTO region_reads (photo_id, signature) VALUES (?, ?) ON CONFLICT (photo_id) DO UPDATE SET signature = excluded.signature`,
+  );
+  for (const photo of await photosToRead(store, root)) {
+    if (signal?.aborted) break;
+    const regions = await readPhotoRegions(photo.path);
+    store.transaction(() => {
+      clear.run(photo.id);
+      if (regions.length > 0) {
+        const faces = store.faces.forPhoto(photo.id).map((f) => ({
+          id: f.id,
+          box: { x1: f.box.x1 / photo.width, y1: f.box.y1 / photo.height, x2: f.box.x2 / photo.width, y2: f.box.y2 / photo.height },
+        }));
+        const placed = placeRegions(regions, faces);
+        applyNames(store, people, placed, photo.path);
+        for (const p of placed) {
+          const b = p.region.box;
+          insert.run(photo.id, p.region.name, p.region.source, b.x1, b.y1, b.x2, b.y2, p.faceId, p.outcome, p.detail);
+          counts[p.outcome]++;
+        }
+        counts.regions += regions.length;
+        counts.photos++;
+      }
+      mark.run(photo.id, photo.signature);
+    });
+  }
+  return counts;
+}
+
+/** Totals over the whole library, for `kith stats`. */
+export function regionTotals(store: Store): Record<RegionOutcome, number> & { regions: number } {
+  const out = { regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0 };
+  for (const r of store.db.prepare<[], { outcome: RegionOutcome; n: number }>(`SELECT outcome, COUNT(*) AS n FROM face_regions GROUP BY outcome`).all()) {
+    out[r.outcome] = r.n;
+    out.regions += r.n;
+  }
+  return out;
+}
+
+/** Faces two regions give different names, for `kith errors`. */
+export function regionConflicts(store: Store): Array<{ path: string; detail: string }> {
+  return store.db
+    .prepare<[], { path: string; detail: string }>(
+      `SELECT DISTINCT p.path, r.detail FROM face_regions r JOIN photos p ON p.id = r.photo_id
+        WHERE r.outcome = 'conflict' ORDER BY p.path`,
+    )
+    .all();
+}
