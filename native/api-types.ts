@@ -187,6 +187,12 @@ export interface KithApiSpec {
   rejectSuggestion(key: string): OpResult;
   searchByFace(faceId: number, k?: number): SearchResult;
   searchByPhoto(base64: string, k?: number): SearchResult;
+  /**
+   * A face the detector missed, drawn by the user: `box` in the upright original photo's pixels,
+   * named as `toPersonId` or `newPersonName` (an existing name is that person). Undo removes it.
+   * `detected`: the detector found the face on a second look at the box (else the box placed it).
+   */
+  addFace(photoId: number, box: Box, toPersonId: number | null, newPersonName?: string): OpResult & { faceId: number; detected: boolean };
   cluster(full?: boolean): LibraryStatus;
 }
 
@@ -202,5 +208,5 @@ export interface KithEvents {
 export const API_METHODS: readonly ApiMethod[] = [
   'status', 'errors', 'startIndex', 'checkFolder', 'pauseIndex', 'people', 'person', 'unassignedFaces', 'photo', 'photosOfPerson',
   'renamePerson', 'mergePeople', 'moveFaces', 'rejectFaces', 'confirmFaces', 'setHidden', 'setCover', 'undo',
-  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'searchByFace', 'searchByPhoto', 'cluster',
+  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'searchByFace', 'searchByPhoto', 'addFace', 'cluster',
 ];

@@ -28,6 +28,7 @@ import { detectFaces, loadDetector } from './detect.ts';
 import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
 import { checkFolder, expandHome } from './folder-check.ts';
 import { indexFolder } from './indexer.ts';
+import { addNamedFace } from './manual-face.ts';
 import { Naming } from './naming.ts';
 import { PeopleClusterer } from './people-cluster.ts';
 import { isMaybePerson } from './people-maybe.ts';
@@ -129,6 +130,8 @@ export class KithEngine implements ApiHandler {
       setCover: (id, faceId) => this.changed(this.people.setCover(int(id, 'personId'), int(faceId, 'faceId'))),
       undo: () => {
         const r = this.people.undo();
+        // Undoing a drawn face deletes it: the search index lets it go too.
+        if (r && this.faceIndex?.syncWith(this.store)) this.faceIndex.save();
         return r ? this.changed(r) : null;
       },
       suggestions: () => this.naming.suggestions(),
@@ -136,6 +139,7 @@ export class KithEngine implements ApiHandler {
       rejectSuggestion: (key) => this.changed(this.naming.reject(str(key, 'key', 100), this.people)),
       searchByFace: (faceId, k) => this.searchByFace(int(faceId, 'faceId'), optInt(k, 'k', 24, 500)),
       searchByPhoto: async (b64, k) => this.searchByPhoto(str(b64, 'photo', 80_000_000), optInt(k, 'k', 24, 500)),
+      addFace: async (photoId, box, to, newName) => this.changed(await this.addFace(int(photoId, 'photoId'), box, to, newName)),
       cluster: async (full) => {
         await this.cluster(bool(full, 'full', false));
         return this.status();
@@ -375,6 +379,19 @@ export class KithEngine implements ApiHandler {
       groups.push(this.group(thumb, await this.nearest(vectors[i]!, k)));
     }
     return this.hitsToResult(groups);
+  }
+
+  /** A drawn face, stored, named through the person service, and added to the search index. */
+  private async addFace(photoId: number, box: unknown, to: unknown, newName: unknown) {
+    const b = box as Record<string, unknown> | null;
+    if (!b || typeof b !== 'object') throw new UserError('box must be {x1, y1, x2, y2}');
+    const rect = { x1: Number(b.x1), y1: Number(b.y1), x2: Number(b.x2), y2: Number(b.y2) };
+    const target = to === null || to === undefined ? { newPersonName: str(newName, 'newPersonName', 200) } : { personId: int(to, 'toPersonId') };
+    const detector = await loadDetector(this.opts.device ?? 'auto', this.opts.notice, this.opts.modelsDir);
+    const result = await addNamedFace(this.store, this.people, { detector, embedder: await this.embedder() }, photoId, rect, target);
+    const index = await this.index();
+    if (index.syncWith(this.store)) index.save();
+    return result;
   }
 
   /**

@@ -369,7 +369,8 @@ function keptFaceIds(
   );
   for (const [i, j] of pairs) ids[j] = old[i]!.id;
   const kept = new Set(pairs.map(([i]) => i));
-  return { ids, lost: old.filter((_, i) => !kept.has(i)).map((f) => f.id) };
+  // Drawn and imported faces stay whether found again or not (Faces.syncForPhoto).
+  return { ids, lost: old.filter((f, i) => !kept.has(i) && f.origin === 'detected').map((f) => f.id) };
 }
 
 /**

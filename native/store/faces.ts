@@ -5,7 +5,7 @@
 import type { Point } from '../detect.ts';
 import { fromBlob, toBlob } from './blobs.ts';
 import type { Db } from './db.ts';
-import type { FaceRow, NewFace } from './records.ts';
+import type { FaceOrigin, FaceRow, NewFace } from './records.ts';
 
 interface RawFace {
   id: number;
@@ -24,10 +24,11 @@ interface RawFace {
   roll: number;
   modelId: string;
   embedding: Buffer;
+  origin: FaceOrigin;
 }
 
 const COLUMNS = `id, photo_id AS photoId, idx, x1, y1, x2, y2, landmarks, score, size, sharpness, yaw, pitch, roll,
-  model_id AS modelId, embedding`;
+  model_id AS modelId, embedding, origin`;
 
 function landmarksToBlob(points: Point[]): Buffer {
   return toBlob(Float32Array.from(points.flatMap((p) => [p.x, p.y])));
@@ -51,6 +52,7 @@ function toFace(r: RawFace): FaceRow {
     roll: r.roll,
     modelId: r.modelId,
     embedding: fromBlob(r.embedding),
+    origin: r.origin,
   };
 }
 
@@ -75,6 +77,9 @@ export class Faces {
   private readonly unmarkStale;
   private readonly decided;
   private readonly photoFaceIds;
+  private readonly insertMarked;
+  private readonly nextIdx;
+  private readonly renumber;
 
   constructor(db: Db) {
     this.insert = db.prepare(
@@ -118,6 +123,12 @@ export class Faces {
          OR EXISTS (SELECT 1 FROM people p WHERE p.cover_face_id = f.id))
        ORDER BY f.id`,
     );
+    this.insertMarked = db.prepare(
+      `INSERT INTO faces (photo_id, idx, x1, y1, x2, y2, landmarks, score, size, sharpness, yaw, pitch, roll, model_id, embedding, origin)
+       VALUES (@photoId, @idx, @x1, @y1, @x2, @y2, @landmarks, @score, @size, @sharpness, @yaw, @pitch, @roll, @modelId, @embedding, @origin)`,
+    );
+    this.nextIdx = db.prepare<[number], { idx: number }>(`SELECT coalesce(max(idx) + 1, 0) AS idx FROM faces WHERE photo_id = ?`);
+    this.renumber = db.prepare(`UPDATE faces SET idx = ? WHERE id = ?`);
     this.photoFaceIds = db.prepare<[], { id: number; photoId: number }>(`SELECT id, photo_id AS photoId FROM faces ORDER BY photo_id, id`);
   }
 
@@ -145,15 +156,35 @@ export class Faces {
    */
   syncForPhoto(photoId: number, faces: ReadonlyArray<NewFace & { keepId?: number }>): number[] {
     const kept = new Set(faces.flatMap((f) => (f.keepId === undefined ? [] : [f.keepId])));
-    for (const old of this.ofPhoto.all(photoId)) if (!kept.has(old.id)) this.removeOne.run(old.id);
+    // A drawn or imported face is the user's word that a face is there: the detector missing it
+    // again is no reason to drop it. It stays as it was, numbered after the detected ones.
+    const stay: number[] = [];
+    for (const old of this.ofPhoto.all(photoId)) {
+      if (kept.has(old.id)) continue;
+      if (old.origin === 'detected') this.removeOne.run(old.id);
+      else stay.push(old.id);
+    }
     this.park.run(photoId);
-    return faces.map((f, idx) => {
+    const ids = faces.map((f, idx) => {
       if (f.keepId !== undefined && this.reuse.run({ ...this.row(photoId, idx, f), id: f.keepId }).changes === 1) {
         this.markStale.run(f.keepId);
         return f.keepId;
       }
       return Number(this.insert.run(this.row(photoId, idx, f)).lastInsertRowid);
     });
+    stay.forEach((id, i) => this.renumber.run(faces.length + i, id));
+    return ids;
+  }
+
+  /** Add one face the user drew (or another tool's region named) to a photo; returns its id. */
+  addMarked(photoId: number, face: NewFace, origin: Exclude<FaceOrigin, 'detected'>): number {
+    const idx = this.nextIdx.get(photoId)!.idx;
+    return Number(this.insertMarked.run({ ...this.row(photoId, idx, face), origin }).lastInsertRowid);
+  }
+
+  /** Delete one face (and, by cascade, every decision about it). */
+  remove(faceId: number): boolean {
+    return this.removeOne.run(faceId).changes === 1;
   }
 
   /** Those of `faceIds` the user has decided something about. */

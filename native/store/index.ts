@@ -9,7 +9,7 @@ import { Photos } from './photos.ts';
 import { Runs } from './runs.ts';
 import { Views } from './views.ts';
 
-export type { FaceRow, NewFace, PhotoRow, PhotoStatus, RunRow } from './records.ts';
+export type { FaceOrigin, FaceRow, NewFace, PhotoRow, PhotoStatus, RunRow } from './records.ts';
 export type { FaceView, PhotoView } from './views.ts';
 export type { Assignment, Decision, DecisionKind, PersonRow, PersonSummary, Snapshot } from './people.ts';
 

@@ -137,4 +137,10 @@ export const MIGRATIONS: readonly string[] = [
     signature TEXT NOT NULL
   );
   `,
+  `
+  -- Where a face came from: found by the detector, drawn by the user on the photo, or made from
+  -- a named region another tool wrote (where the detector found no face). Drawn and imported
+  -- faces are user decisions: re-indexing an edited photo never deletes them.
+  ALTER TABLE faces ADD COLUMN origin TEXT NOT NULL DEFAULT 'detected' CHECK (origin IN ('detected', 'drawn', 'imported'));
+  `,
 ];

@@ -45,6 +45,8 @@ export interface Snapshot {
   apart?: Array<[number, number]>;
   /** People the operation created; undo deletes them. */
   created?: number[];
+  /** Faces the user drew in the operation (native/manual-face.ts); undo deletes them. */
+  drawnFaces?: number[];
 }
 
 interface RawPerson {
@@ -155,6 +157,7 @@ export class People {
       idsAbove: db.prepare<[number], { id: number }>(`SELECT id FROM people WHERE id > ?`),
       deletePerson: db.prepare<[number]>(`DELETE FROM people WHERE id = ?`),
       faceExists: db.prepare<[number], { id: number }>(`SELECT id FROM faces WHERE id = ?`),
+      deleteDrawnFace: db.prepare<[number]>(`DELETE FROM faces WHERE id = ? AND origin = 'drawn'`),
       journal: db.prepare<[string, string]>(`INSERT INTO operations (label, before) VALUES (?, ?)`),
       lastOp: db.prepare<[], { id: number; label: string; before: string }>(
         `SELECT id, label, before FROM operations WHERE undone = 0 ORDER BY id DESC LIMIT 1`,
@@ -302,6 +305,7 @@ export class People {
     // Faces deleted since (their photo went away) cannot come back.
     for (const a of snap.assignments) if (this.faceExists(a.faceId)) this.s.assign.run(a.faceId, a.personId, a.source);
     for (const d of snap.decisions) if (this.faceExists(d.faceId)) this.s.decide.run(d.faceId, d.personId, d.kind);
+    for (const id of snap.drawnFaces ?? []) this.s.deleteDrawnFace.run(id);
   }
 
   /** Highest person id so far (0 when none): people created after it are new. */

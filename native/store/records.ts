@@ -37,10 +37,14 @@ export interface NewFace {
   embedding: Float32Array;
 }
 
+/** Found by the detector, drawn by the user, or made from another tool's named region. */
+export type FaceOrigin = 'detected' | 'drawn' | 'imported';
+
 export interface FaceRow extends NewFace {
   id: number;
   photoId: number;
   idx: number;
+  origin: FaceOrigin;
 }
 
 export interface RunRow {

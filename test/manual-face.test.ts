@@ -1,0 +1,135 @@
+/**
+ * @file A face the detector misses, drawn by the user: a real portrait pasted small into a large
+ * photo (the detector, which sees the photo at 960 px, finds no face there), boxed and named
+ * through the API. It is stored as a drawn face with a thumbnail, search finds the person's
+ * other faces from it, and it survives a full re-cluster, a touched file and an edited photo;
+ * undo removes it.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { KithEngine } from '../native/api.ts';
+import { decodePhotoFile } from '../native/decode.ts';
+import { detectFaces, loadDetector } from '../native/detect.ts';
+import { Store } from '../native/store/index.ts';
+import { faceThumbPath } from '../native/thumbs.ts';
+import { BBT, copyFaces, tempDir } from './helpers.ts';
+
+const EMBEDDER = 'sirius';
+/** Where leonard1.png is pasted, and how large: 48 px in a 4000×3000 photo. */
+const PASTE = { left: 2400, top: 900, side: 48 };
+const CANVAS = { width: 4000, height: 3000 };
+
+/** The portrait's face box (detected on the portrait itself) where it lands in the big photo. */
+async function drawnBox() {
+  const detector = await loadDetector('cpu');
+  const portrait = await decodePhotoFile(join(BBT, 'leonard', 'leonard1.png'));
+  const d = (await detectFaces(detector, portrait))[0]!;
+  const s = PASTE.side / portrait.width;
+  return { x1: PASTE.left + d.x1 * s, y1: PASTE.top + d.y1 * s, x2: PASTE.left + d.x2 * s, y2: PASTE.top + d.y2 * s };
+}
+
+async function makeCrowdPhoto(path: string, brightness = 1): Promise<void> {
+  const face = await sharp(join(BBT, 'leonard', 'leonard1.png')).resize(PASTE.side, PASTE.side).png().toBuffer();
+  await sharp({ create: { ...CANVAS, channels: 3, background: { r: 120, g: 140, b: 110 } } })
+    .composite([{ input: face, left: PASTE.left, top: PASTE.top }])
+    .modulate({ brightness })
+    .jpeg({ quality: 92 })
+    .toFile(path);
+}
+
+describe('a face drawn by the user', () => {
+  const dir = tempDir('kith-drawn-');
+  const library = join(dir, 'Photos');
+  const crowd = join(library, 'crowd', 'street.jpg');
+  let engine: KithEngine;
+  let api: ReturnType<KithEngine['client']>;
+  let leonardId: number;
+  let crowdId: number;
+  let faceId: number;
+
+  before(async () => {
+    copyFaces(library, ['portraits/faceapi-bbt/leonard/leonard2.png', 'portraits/faceapi-bbt/leonard/leonard3.png', 'portraits/faceapi-bbt/leonard/leonard4.png', 'portraits/faceapi-bbt/sheldon/sheldon1.png', 'portraits/faceapi-bbt/sheldon/sheldon2.png', 'portraits/faceapi-bbt/penny/penny1.png']);
+    mkdirSync(join(library, 'crowd'), { recursive: true });
+    await makeCrowdPhoto(crowd);
+    engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu', embedder: EMBEDDER });
+    api = engine.client();
+    await api.startIndex(library);
+    await engine.idle();
+    crowdId = engine.store.photos.get(crowd)!.id;
+    const leonardFace = engine.store.faces.forPhoto(engine.store.photos.get(join(library, 'portraits', 'faceapi-bbt', 'leonard', 'leonard2.png'))!.id)[0]!;
+    const r = await api.moveFaces([leonardFace.id], null, 'Leonard');
+    leonardId = r.personId!;
+  });
+
+  it('the detector misses the small face', async () => {
+    assert.equal(engine.store.photos.getById(crowdId)!.status, 'done');
+    assert.equal(engine.store.faces.forPhoto(crowdId).length, 0);
+  });
+
+  it('is stored as a drawn face of the photo, named, with a thumbnail, and search finds the person', async () => {
+    const box = await drawnBox();
+    const r = await api.addFace(crowdId, box, leonardId);
+    faceId = r.faceId;
+    assert.equal(r.label, 'Drew a face of Leonard');
+    assert.equal(r.detected, true, 'the detector finds it looking at the box alone, enlarged');
+    const face = engine.store.faces.get(faceId)!;
+    assert.equal(face.origin, 'drawn');
+    assert.equal(face.photoId, crowdId);
+    assert.ok(Math.abs(face.box.x1 - box.x1) < 1 && Math.abs(face.box.y2 - box.y2) < 1, 'box kept in original pixels');
+    assert.ok(existsSync(faceThumbPath(engine.store.path, faceId)));
+    const photo = await api.photo(crowdId);
+    assert.deepEqual(photo.faces.map((f) => [f.id, f.personName, f.state]), [[faceId, 'Leonard', 'confirmed']]);
+    const found = await api.searchByFace(faceId, 5);
+    const leonards = engine.store.people.facesOf(leonardId).map((f) => f.faceId);
+    const hits = found.hits.filter((h) => h.faceId !== faceId);
+    assert.ok(hits.length > 0, 'search finds faces alike');
+    assert.ok(hits.every((h) => engine.store.views.photoOfFace(h.faceId)!.path.includes('leonard')), `only Leonard's faces: ${JSON.stringify(hits)}`);
+    assert.ok(hits.some((h) => leonards.includes(h.faceId)));
+  });
+
+  it('survives a full re-cluster', async () => {
+    await api.cluster(true);
+    assert.equal(engine.store.people.assignmentOf(faceId)?.personId, leonardId);
+    assert.equal(engine.store.people.assignmentOf(faceId)?.source, 'user');
+  });
+
+  it('survives a touched file and an edited photo re-indexed', async () => {
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(crowd, later, later);
+    await api.startIndex();
+    await engine.idle();
+    assert.equal(engine.store.faces.get(faceId)?.origin, 'drawn', 'kept after a touch');
+    await makeCrowdPhoto(crowd, 1.3);
+    const edited = new Date(Date.now() + 120_000);
+    utimesSync(crowd, edited, edited);
+    await api.startIndex();
+    await engine.idle();
+    assert.notEqual(engine.store.photos.get(crowd)!.hash, null);
+    const faces = engine.store.faces.forPhoto(crowdId);
+    assert.deepEqual(faces.map((f) => f.id), [faceId], 'the drawn face is kept after an edit');
+    assert.equal(engine.store.people.assignmentOf(faceId)?.personId, leonardId);
+    assert.ok(!engine.store.people.lastOperation()!.label.startsWith('Removed'), 'no "removed faces" line for a kept face');
+  });
+
+  it('undo removes the name and the drawn face', async () => {
+    const r = await api.addFace(crowdId, { x1: 100, y1: 100, x2: 180, y2: 190 }, null, 'Stranger');
+    assert.ok(engine.store.faces.get(r.faceId));
+    const undone = await api.undo();
+    assert.equal(undone?.label, 'Undid: Drew a face of Stranger');
+    assert.equal(engine.store.faces.get(r.faceId), undefined);
+    assert.equal(engine.store.people.findByName('Stranger'), undefined);
+    assert.ok((await api.searchByFace(faceId, 50)).hits.every((h) => h.faceId !== r.faceId));
+    assert.equal(engine.store.faces.get(faceId)?.origin, 'drawn', 'the earlier drawn face stays');
+  });
+
+  it('refuses a box outside the photo or too small, and an unknown person, storing nothing', async () => {
+    const before = engine.store.faces.total();
+    await assert.rejects(api.addFace(crowdId, { x1: 5000, y1: 10, x2: 5100, y2: 90 }, leonardId), /at least/);
+    await assert.rejects(api.addFace(crowdId, { x1: 10, y1: 10, x2: 90, y2: 90 }, 99999), /no person/);
+    await assert.rejects(api.addFace(99999, { x1: 10, y1: 10, x2: 90, y2: 90 }, leonardId), /no photo/);
+    assert.equal(engine.store.faces.total(), before);
+  });
+});
