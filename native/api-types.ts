@@ -162,6 +162,16 @@ export interface OpResult {
   conflictWith?: number;
 }
 
+/** Where `exportXmp` writes: `photo.jpg.xmp` (digiKam, darktable) or `photo.xmp` (Adobe). */
+export type XmpSidecarStyle = 'jpg.xmp' | 'xmp';
+
+/** What `exportXmp` did: sidecars written, named faces in them, photos skipped and why. */
+export interface XmpExportResult {
+  photos: number;
+  faces: number;
+  skipped: Array<{ path: string; reason: string }>;
+}
+
 /** Every call the UI can make; each returns a promise over any transport. */
 export interface KithApiSpec {
   status(): LibraryStatus;
@@ -194,6 +204,8 @@ export interface KithApiSpec {
    */
   addFace(photoId: number, box: Box, toPersonId: number | null, newPersonName?: string): OpResult & { faceId: number; detected: boolean };
   cluster(full?: boolean): LibraryStatus;
+  /** Write the names of named people's faces into XMP sidecars next to the photos (never into a photo). */
+  exportXmp(sidecar?: XmpSidecarStyle): XmpExportResult;
 }
 
 export type ApiMethod = keyof KithApiSpec;
@@ -208,5 +220,5 @@ export interface KithEvents {
 export const API_METHODS: readonly ApiMethod[] = [
   'status', 'errors', 'startIndex', 'checkFolder', 'pauseIndex', 'people', 'person', 'unassignedFaces', 'photo', 'photosOfPerson',
   'renamePerson', 'mergePeople', 'moveFaces', 'rejectFaces', 'confirmFaces', 'setHidden', 'setCover', 'undo',
-  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'searchByFace', 'searchByPhoto', 'addFace', 'cluster',
+  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'searchByFace', 'searchByPhoto', 'addFace', 'cluster', 'exportXmp',
 ];

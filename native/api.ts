@@ -38,6 +38,7 @@ import type { FaceView, PhotoView, Store } from './store/index.ts';
 import { openInside, realFileInside, type MediaFile } from './path-inside.ts';
 import { faceThumbPath, renderFaceThumb, saveFaceThumbs, thumbsDirFor } from './thumbs.ts';
 import type { ApiHandler } from './serve.ts';
+import { exportXmpSidecars, SIDECAR_STYLES, type SidecarStyle } from './metadata/xmp-write.ts';
 import { bool, int, ints, optInt, optStr, str } from './validate.ts';
 
 export interface EngineOptions {
@@ -143,6 +144,11 @@ export class KithEngine implements ApiHandler {
       cluster: async (full) => {
         await this.cluster(bool(full, 'full', false));
         return this.status();
+      },
+      exportXmp: (sidecar) => {
+        const style = optStr(sidecar, 'sidecar') ?? 'jpg.xmp';
+        if (!(SIDECAR_STYLES as readonly string[]).includes(style)) throw new UserError(`sidecar must be ${SIDECAR_STYLES.join(' or ')} (got ${style})`);
+        return exportXmpSidecars(this.store, { sidecar: style as SidecarStyle });
       },
     };
   }

@@ -1,9 +1,9 @@
 /**
  * @file The people commands of `kith` (people, name, merge, move, reject, undo, suggest,
- * search, cluster, export): each one call of the engine API, printed for a terminal.
+ * search, cluster, export, export --xmp): each one call of the engine API, printed for a terminal.
  */
 import { readFile } from 'node:fs/promises';
-import type { OpResult, SearchResult } from './api-types.ts';
+import type { OpResult, SearchResult, XmpSidecarStyle } from './api-types.ts';
 import type { KithEngine } from './api.ts';
 import { UserError } from './people.ts';
 
@@ -55,7 +55,7 @@ async function whyNoSuggestions(api: ReturnType<KithEngine['client']>): Promise<
   return `No suggestions: ${open} left, but none looks enough like anyone you have named (or you already said no).`;
 }
 
-export async function runPeopleCommand(engine: KithEngine, command: string, rest: string[], flags: { all: boolean; full: boolean; as?: string; json: boolean }): Promise<number> {
+export async function runPeopleCommand(engine: KithEngine, command: string, rest: string[], flags: { all: boolean; full: boolean; as?: string; json: boolean; xmp?: boolean; sidecar?: string }): Promise<number> {
   const api = engine.client();
   switch (command) {
     case 'people': {
@@ -105,7 +105,15 @@ export async function runPeopleCommand(engine: KithEngine, command: string, rest
       return 0;
     }
     case 'export': {
-      if (!flags.json) throw new UserError('usage: kith export --json');
+      if (flags.xmp) {
+        if (flags.json) throw new UserError('usage: kith export --json, or kith export --xmp [--sidecar jpg.xmp|xmp]');
+        const r = await api.exportXmp((flags.sidecar ?? 'jpg.xmp') as XmpSidecarStyle);
+        for (const s of r.skipped) console.error(`kith: skipped ${s.path}: ${s.reason}`);
+        console.log(`Wrote ${r.faces} named face${r.faces === 1 ? '' : 's'} into the XMP sidecars of ${r.photos} photo${r.photos === 1 ? '' : 's'}` +
+          `${r.skipped.length ? `; ${r.skipped.length} skipped` : ''}. No photo was changed.`);
+        return 0;
+      }
+      if (!flags.json) throw new UserError('usage: kith export --json, or kith export --xmp [--sidecar jpg.xmp|xmp]');
       const suggested = new Map<number, { name: string; confidence: number }>();
       for (const s of await api.suggestions()) for (const f of s.faceIds) suggested.set(f, { name: s.suggestedName, confidence: s.confidence });
       const faces = [];

@@ -37,6 +37,9 @@ const USAGE = `kith: finds the people in your photos
   kith search <photo|face id>           most similar faces, and whose they are
   kith cluster [--full]                 group new faces into people (--full: everything again)
   kith export --json                    every face with its photo, box, person and state
+  kith export --xmp [--sidecar jpg.xmp|xmp]
+                                        names of named people's faces into XMP sidecars
+                                        (photo.jpg.xmp, or photo.xmp); photos are never written
   kith serve [--port N] [--new-token]   the Kith UI in your browser, on this computer only
 
 <person> is an id or a name. Every command takes --db FILE.
@@ -198,6 +201,8 @@ export async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'new-token': { type: 'boolean', default: false },
       verify: { type: 'boolean', default: false },
+      xmp: { type: 'boolean', default: false },
+      sidecar: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
