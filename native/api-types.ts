@@ -109,6 +109,26 @@ export interface Suggestion {
   confidence: number;
 }
 
+/** "Are these the same person?" about two people the clustering kept apart (see native/merge-questions.ts). */
+export interface MergeQuestion {
+  /** `merge:<fromId>:<intoId>`. */
+  key: string;
+  /** Yes merges `fromId` into `intoId` (the named one, or the larger of two unnamed). */
+  fromId: number;
+  intoId: number;
+  /** The name that wins on yes; null when both are unnamed. */
+  intoName: string | null;
+  /** A few faces of each, to show side by side. */
+  fromFaceIds: number[];
+  intoFaceIds: number[];
+  fromFaceCount: number;
+  intoFaceCount: number;
+  /** Average cosine similarity between their faces, as clustering measures it. */
+  linkage: number;
+  /** 0–1, measured share of such pairs that are one person; the UI shows it as a percentage. */
+  confidence: number;
+}
+
 export interface SearchHit {
   faceId: number;
   photoId: number;
@@ -195,6 +215,10 @@ export interface KithApiSpec {
   suggestions(): Suggestion[];
   acceptSuggestion(key: string): OpResult;
   rejectSuggestion(key: string): OpResult;
+  /** Open "same person?" questions, the most informative first. */
+  mergeQuestions(): MergeQuestion[];
+  /** "No, these are two people": their faces are kept apart in every re-cluster, and the question is not asked again. */
+  notSamePerson(personA: number, personB: number): OpResult;
   searchByFace(faceId: number, k?: number): SearchResult;
   searchByPhoto(base64: string, k?: number): SearchResult;
   /**
@@ -220,5 +244,5 @@ export interface KithEvents {
 export const API_METHODS: readonly ApiMethod[] = [
   'status', 'errors', 'startIndex', 'checkFolder', 'pauseIndex', 'people', 'person', 'unassignedFaces', 'photo', 'photosOfPerson',
   'renamePerson', 'mergePeople', 'moveFaces', 'rejectFaces', 'confirmFaces', 'setHidden', 'setCover', 'undo',
-  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'searchByFace', 'searchByPhoto', 'addFace', 'cluster', 'exportXmp',
+  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'mergeQuestions', 'notSamePerson', 'searchByFace', 'searchByPhoto', 'addFace', 'cluster', 'exportXmp',
 ];

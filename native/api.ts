@@ -14,6 +14,7 @@ import type {
   KithApiSpec,
   KithEvents,
   LibraryStatus,
+  MergeQuestion,
   PersonCard,
   PhotoInfo,
   SearchGroup,
@@ -29,6 +30,7 @@ import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
 import { checkFolder, expandHome } from './folder-check.ts';
 import { indexFolder } from './indexer.ts';
 import { addNamedFace } from './manual-face.ts';
+import { mergeQuestions } from './merge-questions.ts';
 import { Naming } from './naming.ts';
 import { PeopleClusterer } from './people-cluster.ts';
 import { isMaybePerson } from './people-maybe.ts';
@@ -138,6 +140,8 @@ export class KithEngine implements ApiHandler {
       suggestions: () => this.naming.suggestions(),
       acceptSuggestion: (key) => this.changed(this.naming.accept(str(key, 'key', 100), this.people)),
       rejectSuggestion: (key) => this.changed(this.naming.reject(str(key, 'key', 100), this.people)),
+      mergeQuestions: async () => this.mergeQuestions(),
+      notSamePerson: (a, b) => this.changed(this.people.notSamePerson(int(a, 'personA'), int(b, 'personB'))),
       searchByFace: (faceId, k) => this.searchByFace(int(faceId, 'faceId'), optInt(k, 'k', 24, 500)),
       searchByPhoto: async (b64, k) => this.searchByPhoto(str(b64, 'photo', 80_000_000), optInt(k, 'k', 24, 500)),
       addFace: async (photoId, box, to, newName) => this.changed(await this.addFace(int(photoId, 'photoId'), box, to, newName)),
@@ -197,6 +201,13 @@ export class KithEngine implements ApiHandler {
     this.embedderPromise ??= Embedder.load(this.embedderName, this.opts.device ?? 'auto', this.opts.notice, this.opts.modelsDir);
     this.embedderPromise.catch(() => (this.embedderPromise = null));
     return this.embedderPromise;
+  }
+
+  /** "Same person?" questions, less any a naming suggestion already asks ("Is this <name>?" about the same two people). */
+  private async mergeQuestions(): Promise<MergeQuestion[]> {
+    const index = await this.index();
+    const asked = new Set(this.naming.suggestions().flatMap((s) => (s.personId === null ? [] : [`${s.personId}:${s.suggestedPersonId}`])));
+    return mergeQuestions(this.store, index.modelId, (v, k) => index.search(v, k)).filter((q) => !asked.has(`${q.fromId}:${q.intoId}`));
   }
 
   /** The HNSW index for the current model, opened (and synced with SQLite) on first use. */

@@ -1,5 +1,5 @@
 /**
- * @file The people commands of `kith` (people, name, merge, move, reject, undo, suggest,
+ * @file The people commands of `kith` (people, name, merge, move, reject, apart, undo, suggest,
  * search, cluster, export, export --xmp): each one call of the engine API, printed for a terminal.
  */
 import { readFile } from 'node:fs/promises';
@@ -81,14 +81,23 @@ export async function runPeopleCommand(engine: KithEngine, command: string, rest
     case 'reject':
       if (rest.length !== 2) throw new UserError('usage: kith reject <face> <person>');
       return printOp(await api.rejectFaces([faceRef(rest[0]!)], personRef(engine, rest[1]!)));
+    case 'apart':
+      if (rest.length !== 2) throw new UserError('usage: kith apart <person> <person>');
+      return printOp(await api.notSamePerson(personRef(engine, rest[0]!), personRef(engine, rest[1]!)));
     case 'undo':
       return printOp(await api.undo());
     case 'suggest': {
       const list = await api.suggestions();
-      if (list.length === 0) console.log(await whyNoSuggestions(api));
+      const merges = await api.mergeQuestions();
+      if (list.length === 0 && merges.length === 0) console.log(await whyNoSuggestions(api));
       for (const s of list) {
         const what = s.kind === 'person' ? `unnamed #${s.personId} (${s.faceIds.length} faces)` : `face ${s.faceIds[0]}`;
         console.log(`${what}: is this ${s.suggestedName}? ${(s.confidence * 100).toFixed(0)}%`);
+      }
+      if (merges.length > 0) console.log(`Same person? (yes: \`kith merge <first> <second>\`, no: \`kith apart <first> <second>\`)`);
+      for (const q of merges) {
+        const into = q.intoName ? `${q.intoName} (#${q.intoId}, ${q.intoFaceCount} faces)` : `unnamed #${q.intoId} (${q.intoFaceCount} faces)`;
+        console.log(`  ${q.fromId} ${q.intoId}: unnamed #${q.fromId} (${q.fromFaceCount} faces) and ${into}? ${(q.confidence * 100).toFixed(0)}%`);
       }
       return 0;
     }

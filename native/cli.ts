@@ -33,7 +33,8 @@ const USAGE = `kith: finds the people in your photos
   kith move <face>... <person|new>      move faces to a person (or a new one)
   kith reject <face> <person>           "not this person"
   kith undo                             undo the last people operation
-  kith suggest                          naming suggestions for unnamed people and faces
+  kith suggest                          naming suggestions, and "same person?" questions
+  kith apart <person> <person>          "not the same person": never join them, never ask again
   kith search <photo|face id>           most similar faces, and whose they are
   kith cluster [--full]                 group new faces into people (--full: everything again)
   kith export --json                    every face with its photo, box, person and state

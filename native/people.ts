@@ -171,6 +171,26 @@ export class PeopleService {
     });
   }
 
+  /**
+   * "No, these are two people": every face of one is kept apart from every face of the other,
+   * so no re-cluster joins them, and the question is not asked again. When one of them is
+   * named, the other's faces are also declined for them, so "Is this <name>?" is not asked either.
+   */
+  notSamePerson(a: number, b: number): OpResult {
+    const pa = this.person(a);
+    const pb = this.person(b);
+    if (a === b) throw new UserError('a person is always the same as themselves');
+    const facesA = this.store.people.facesOf(a).map((f) => f.faceId);
+    const facesB = this.store.people.facesOf(b).map((f) => f.faceId);
+    if (facesA.length === 0 || facesB.length === 0) throw new UserError('both people need faces to be kept apart');
+    const label = `${pa.name ?? `Unnamed #${a}`} and ${pb.name ?? `unnamed #${b}`} are not the same person`;
+    return this.operation(label, [a, b], [...facesA, ...facesB], () => {
+      for (const x of facesA) for (const y of facesB) this.store.people.keepApart(x, y);
+      if (pb.name !== null) for (const f of facesA) this.store.people.decide(f, b, 'reject');
+      if (pa.name !== null) for (const f of facesB) this.store.people.decide(f, a, 'reject');
+    });
+  }
+
   /** "Yes, this is them": the faces are confirmed for the person (and assigned to them). */
   confirmFaces(faceIds: number[], personId: number, label?: string): OpResult {
     this.checkFaces(faceIds);
