@@ -294,7 +294,7 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
   }
 
   if (!opts.signal?.aborted) {
-    const named = await importFaceRegions(store, root, opts.signal);
+    const named = await importFaceRegions(store, root, opts.signal, { detector, embedder });
     if (named.regions > 0) {
       notice(
         `read ${named.regions} named face regions from photo metadata: ${named.named} faces named, ${named.unmatched} with no face found there` +

@@ -3,9 +3,10 @@
  * photo (the detector, which sees the photo at 960 px, finds no face there), boxed and named
  * through the API. It is stored as a drawn face with a thumbnail, search finds the person's
  * other faces from it, and it survives a full re-cluster, a touched file and an edited photo;
- * undo removes it.
+ * undo removes it. A name another tool wrote there (an XMP region) becomes such a face too.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -16,6 +17,8 @@ import { detectFaces, loadDetector } from '../native/detect.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath } from '../native/thumbs.ts';
 import { BBT, copyFaces, tempDir } from './helpers.ts';
+
+const noExiftool = spawnSync('exiftool', ['-ver']).status === 0 ? false : 'exiftool is not installed (Debian: apt install libimage-exiftool-perl)';
 
 const EMBEDDER = 'sirius';
 /** Where leonard1.png is pasted, and how large: 48 px in a 4000×3000 photo. */
@@ -131,5 +134,49 @@ describe('a face drawn by the user', () => {
     await assert.rejects(api.addFace(crowdId, { x1: 10, y1: 10, x2: 90, y2: 90 }, 99999), /no person/);
     await assert.rejects(api.addFace(99999, { x1: 10, y1: 10, x2: 90, y2: 90 }, leonardId), /no photo/);
     assert.equal(engine.store.faces.total(), before);
+  });
+});
+
+describe('a named XMP region where the detector finds no face', { skip: noExiftool }, () => {
+  it('becomes an imported face named as the region says, found by search among the person\'s faces', async () => {
+    const dir = tempDir('kith-region-face-');
+    const library = join(dir, 'Photos');
+    copyFaces(library, ['portraits/faceapi-bbt/leonard/leonard2.png', 'portraits/faceapi-bbt/leonard/leonard3.png', 'portraits/faceapi-bbt/sheldon/sheldon1.png']);
+    const crowd = join(library, 'street.jpg');
+    await makeCrowdPhoto(crowd);
+    // A head box as digiKam's user would draw it: the face box grown by a third.
+    const f = await drawnBox();
+    const [cx, cy, w, h] = [(f.x1 + f.x2) / 2, (f.y1 + f.y2) / 2, (f.x2 - f.x1) * 1.33, (f.y2 - f.y1) * 1.33];
+    const area = `{Area={X=${cx / CANVAS.width},Y=${cy / CANVAS.height},W=${w / CANVAS.width},H=${h / CANVAS.height},Unit=normalized},Name=Leonard Hofstadter,Type=Face}`;
+    const r = spawnSync('exiftool', ['-q', '-q', '-o', `${crowd}.xmp`, `-XMP-mwg-rs:RegionInfo={RegionList=[${area}]}`, crowd], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+
+    const engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu', embedder: EMBEDDER });
+    const api = engine.client();
+    await api.startIndex(library);
+    await engine.idle();
+    const store = engine.store;
+    const photoId = store.photos.get(crowd)!.id;
+    const faces = store.faces.forPhoto(photoId);
+    assert.deepEqual(faces.map((x) => x.origin), ['imported'], 'the detector found nothing; the region made one face');
+    const leonard = store.people.findByName('Leonard Hofstadter')!;
+    const his = store.people.facesOf(leonard.id);
+    assert.deepEqual(his.filter((a) => a.source === 'user').map((a) => a.faceId), [faces[0]!.id]);
+    // The clustering that follows indexing puts his portraits with the face the region named.
+    assert.deepEqual(his.filter((a) => a.source === 'cluster').map((a) => store.views.photoOfFace(a.faceId)!.path.split('/').pop()).sort(), ['leonard2.png', 'leonard3.png']);
+    const region = store.db.prepare<[], { outcome: string; detail: string }>(`SELECT outcome, detail FROM face_regions`).get()!;
+    assert.deepEqual(region, { outcome: 'named', detail: 'no face was detected here; found on a closer look' });
+    assert.ok(existsSync(faceThumbPath(store.path, faces[0]!.id)));
+    const hits = (await api.searchByFace(faces[0]!.id, 5)).hits;
+    assert.ok(hits.length > 0 && hits.every((h) => store.views.photoOfFace(h.faceId)!.path.includes('leonard')), JSON.stringify(hits));
+
+    // Indexing again (the sidecar unchanged, then touched) makes no second face.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(`${crowd}.xmp`, later, later);
+    await api.startIndex();
+    await engine.idle();
+    assert.equal(store.faces.forPhoto(photoId).length, 1);
+    assert.equal(store.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM face_regions WHERE outcome = 'named'`).get()!.n, 1);
+    store.close();
   });
 });

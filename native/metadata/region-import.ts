@@ -4,10 +4,13 @@
  * that person through the person service, exactly as if the user had named it, so it is
  * journaled, undoable and never taken away by a re-cluster. What the user already decided in
  * Kith about a face is never overridden. Every region's outcome is recorded (face_regions).
+ * A named region where Kith detected no face becomes a face of its own (native/manual-face.ts,
+ * marked 'imported'), named like the rest: the other tool's user said a face is there.
  */
 import { stat } from 'node:fs/promises';
 import { isInside } from '../index-plan.ts';
-import { PeopleService } from '../people.ts';
+import { addFaceFromBox, type ManualFaceModels } from '../manual-face.ts';
+import { PeopleService, UserError } from '../people.ts';
 import type { Store } from '../store/index.ts';
 import { boxIou, readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from './xmp-regions.ts';
 
@@ -157,12 +160,42 @@ function applyNames(store: Store, people: PeopleService, placed: Placed[], photo
   }
 }
 
+/** The photo's faces, boxes normalised to the upright photo. */
+function facesOfPhoto(store: Store, photo: PhotoToRead): Detected[] {
+  return store.faces.forPhoto(photo.id).map((f) => ({
+    id: f.id,
+    box: { x1: f.box.x1 / photo.width, y1: f.box.y1 / photo.height, x2: f.box.x2 / photo.width, y2: f.box.y2 / photo.height },
+  }));
+}
+
+/**
+ * A face of its own for every region that lies on no face of the photo. Returns, by region,
+ * what happened (the region is then placed on its new face like any other), or why no face
+ * could be made (it stays unmatched).
+ */
+async function facesForUnmatched(store: Store, models: ManualFaceModels, photo: PhotoToRead, regions: readonly NamedRegion[]): Promise<Map<NamedRegion, string>> {
+  const out = new Map<NamedRegion, string>();
+  for (const p of placeRegions(regions, facesOfPhoto(store, photo))) {
+    if (p.outcome !== 'unmatched') continue;
+    const b = p.region.box;
+    const box = { x1: b.x1 * photo.width, y1: b.y1 * photo.height, x2: b.x2 * photo.width, y2: b.y2 * photo.height };
+    try {
+      const made = await addFaceFromBox(store, models, photo.id, box, 'imported');
+      out.set(p.region, made.detected ? 'no face was detected here; found on a closer look' : 'no face was detected here; the face is the region as drawn');
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      out.set(p.region, `no face could be made here: ${err.message}`);
+    }
+  }
+  return out;
+}
+
 /**
  * Read the face regions of every indexed photo under `root` not read yet (or whose content or
  * sidecar changed since), and name the faces they lie on. Safe to stop at any photo: each photo's
  * names and its record are one transaction.
  */
-export async function importFaceRegions(store: Store, root: string, signal?: AbortSignal): Promise<RegionCounts> {
+export async function importFaceRegions(store: Store, root: string, signal?: AbortSignal, models?: ManualFaceModels): Promise<RegionCounts> {
   const counts: RegionCounts = { photos: 0, regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0 };
   const people = new PeopleService(store);
   const insert = store.db.prepare(
@@ -175,14 +208,14 @@ export async function importFaceRegions(store: Store, root: string, signal?: Abo
   for (const photo of await photosToRead(store, root)) {
     if (signal?.aborted) break;
     const regions = await readPhotoRegions(photo.path);
+    // Made before the photo's transaction (decoding and embedding are async); stopped in between,
+    // the next run reads the photo again and finds the region on its new face.
+    const made = models && regions.length > 0 ? await facesForUnmatched(store, models, photo, regions) : new Map<NamedRegion, string>();
     store.transaction(() => {
       clear.run(photo.id);
       if (regions.length > 0) {
-        const faces = store.faces.forPhoto(photo.id).map((f) => ({
-          id: f.id,
-          box: { x1: f.box.x1 / photo.width, y1: f.box.y1 / photo.height, x2: f.box.x2 / photo.width, y2: f.box.y2 / photo.height },
-        }));
-        const placed = placeRegions(regions, faces);
+        const placed = placeRegions(regions, facesOfPhoto(store, photo));
+        for (const p of placed) p.detail ??= made.get(p.region) ?? null;
         applyNames(store, people, placed, photo.path);
         for (const p of placed) {
           const b = p.region.box;
