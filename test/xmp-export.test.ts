@@ -3,7 +3,7 @@
  * Microsoft Photo regions, read back by Debian's exiftool and by Kith's own importer at the faces
  * Kith found, in all eight EXIF orientations; People keywords; merged into an existing sidecar
  * without losing its rating, title, keywords or other regions; unnamed faces and missing photos
- * left out; the photos themselves never written. Fixtures are real group photos turned and
+ * left out; the photos themselves never written; the Library screen's button does the same. Fixtures are real group photos turned and
  * tagged at test time; nothing binary is committed.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import sharp, { type Sharp } from 'sharp';
 import { boxIou, readPhotoRegions, type NormBox } from '../native/metadata/xmp-regions.ts';
 import { PeopleService } from '../native/people.ts';
 import { Store } from '../native/store/index.ts';
+import { NO_BROWSER, ensureRendererBuilt, launch, serve, shot, waitText } from './browser.ts';
 import { FACES, runCli, tempDir } from './helpers.ts';
 
 const EXIFTOOL = spawnSync('exiftool', ['-ver'], { encoding: 'utf8' });
@@ -72,6 +73,9 @@ function exiftool(args: string[]): string {
   assert.equal(r.status, 0, `exiftool ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
+
+// The browser global used inside a page.evaluate callback (this file compiles without the DOM lib).
+declare const location: { hash: string };
 
 type Json = Record<string, unknown>;
 /** What another tool sees in a sidecar: Debian's exiftool, as the brief of issue 11 asks. */
@@ -236,5 +240,33 @@ describe('names written back into XMP sidecars', { skip }, () => {
     const bad = await runCli(['export', '--xmp', '--sidecar', 'txt', '--db', db]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /sidecar must be jpg\.xmp or xmp/);
+  });
+
+  it('the Library screen writes them too, in either style, when asked', { skip: NO_BROWSER }, async () => {
+    ensureRendererBuilt();
+    for (const f of [`${bbt3}.xmp`, join(lib, 'group', 'bbt3.xmp')]) rmSync(f, { force: true });
+    const server = await serve(db);
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${server.url}`);
+      await page.evaluate(() => (location.hash = '#/library'));
+      await page.getByTestId('xmp-export').waitFor();
+      assert.equal(existsSync(`${bbt3}.xmp`), false, 'nothing is written before the user asks');
+      await page.getByTestId('xmp-export-button').click();
+      await waitText(page.getByTestId('xmp-export-result'), 'Wrote 19 names into the sidecars of 10 photos; 1 skipped.');
+      assert.match((await page.getByTestId('xmp-export-skipped').textContent()) ?? '', /bbt4\.jpg\s*file not found/);
+      assert.deepEqual((readBack(`${bbt3}.xmp`).RegionInfo as { RegionList: Array<{ Name: string }> }).RegionList.map((r) => r.Name), ['Penny']);
+      assert.equal(existsSync(join(lib, 'group', 'bbt3.xmp')), false);
+      await page.getByTestId('xmp-sidecar-style').selectOption('xmp');
+      await page.getByTestId('xmp-export-button').click();
+      for (let i = 0; i < 100 && !existsSync(join(lib, 'group', 'bbt3.xmp')); i++) await new Promise((r) => setTimeout(r, 100));
+      await waitText(page.getByTestId('xmp-export-button'), 'Write XMP sidecars');
+      assert.deepEqual((readBack(join(lib, 'group', 'bbt3.xmp')).RegionInfo as { RegionList: Array<{ Name: string }> }).RegionList.map((r) => r.Name), ['Penny']);
+      await shot(page, 'library-xmp-export');
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
   });
 });
