@@ -10,38 +10,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import sharp from 'sharp';
 import { KithEngine } from '../native/api.ts';
-import { decodePhotoFile } from '../native/decode.ts';
-import { detectFaces, loadDetector } from '../native/detect.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath } from '../native/thumbs.ts';
-import { BBT, copyFaces, tempDir } from './helpers.ts';
+import { CANVAS, drawnBox, makeCrowdPhoto } from './drawn-face-fixture.ts';
+import { copyFaces, tempDir } from './helpers.ts';
 
 const noExiftool = spawnSync('exiftool', ['-ver']).status === 0 ? false : 'exiftool is not installed (Debian: apt install libimage-exiftool-perl)';
 
 const EMBEDDER = 'sirius';
-/** Where leonard1.png is pasted, and how large: 48 px in a 4000×3000 photo. */
-const PASTE = { left: 2400, top: 900, side: 48 };
-const CANVAS = { width: 4000, height: 3000 };
-
-/** The portrait's face box (detected on the portrait itself) where it lands in the big photo. */
-async function drawnBox() {
-  const detector = await loadDetector('cpu');
-  const portrait = await decodePhotoFile(join(BBT, 'leonard', 'leonard1.png'));
-  const d = (await detectFaces(detector, portrait))[0]!;
-  const s = PASTE.side / portrait.width;
-  return { x1: PASTE.left + d.x1 * s, y1: PASTE.top + d.y1 * s, x2: PASTE.left + d.x2 * s, y2: PASTE.top + d.y2 * s };
-}
-
-async function makeCrowdPhoto(path: string, brightness = 1): Promise<void> {
-  const face = await sharp(join(BBT, 'leonard', 'leonard1.png')).resize(PASTE.side, PASTE.side).png().toBuffer();
-  await sharp({ create: { ...CANVAS, channels: 3, background: { r: 120, g: 140, b: 110 } } })
-    .composite([{ input: face, left: PASTE.left, top: PASTE.top }])
-    .modulate({ brightness })
-    .jpeg({ quality: 92 })
-    .toFile(path);
-}
 
 describe('a face drawn by the user', () => {
   const dir = tempDir('kith-drawn-');
