@@ -10,11 +10,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { alignFace } from '../native/align.ts';
 import { KithEngine } from '../native/api.ts';
+import { decodePhotoFile } from '../native/decode.ts';
+import { detectFaces, loadDetector } from '../native/detect.ts';
+import { cosine, Embedder } from '../native/embed.ts';
+import { landmarksInBox } from '../native/manual-face.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath } from '../native/thumbs.ts';
 import { CANVAS, drawnBox, makeCrowdPhoto } from './drawn-face-fixture.ts';
-import { copyFaces, tempDir } from './helpers.ts';
+import { copyFaces, FACES, tempDir } from './helpers.ts';
 
 const noExiftool = spawnSync('exiftool', ['-ver']).status === 0 ? false : 'exiftool is not installed (Debian: apt install libimage-exiftool-perl)';
 
@@ -155,5 +160,34 @@ describe('a named XMP region where the detector finds no face', { skip: noExifto
     assert.equal(store.faces.forPhoto(photoId).length, 1);
     assert.equal(store.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM face_regions WHERE outcome = 'named'`).get()!.n, 1);
     store.close();
+  });
+});
+
+describe('landmarks placed in a box, where the detector finds no face', () => {
+  // People the landmark proportions were not measured on (native/manual-face.ts LANDMARKS_IN_BOX).
+  const PEOPLE: Record<string, [string, string]> = {
+    alex_lacamoire: ['alex_lacamoire1.jpg', 'img1.jpg'],
+    biden: ['biden.jpg', 'biden2.jpg'],
+    kit_harington: ['john1.jpeg', 'john2.jpeg'],
+    obama: ['obama.jpg', 'obama1.jpg'],
+    rose_leslie: ['img1.jpg', 'img2.jpg'],
+  };
+
+  it('give a vector of the same person: closer to their other photo than to anyone else', async () => {
+    const detector = await loadDetector('cpu');
+    const embedder = await Embedder.load(EMBEDDER, 'cpu');
+    const vector = async (who: string, file: string, fromBox: boolean) => {
+      const photo = await decodePhotoFile(join(FACES, 'portraits', 'face_recognition', who, file));
+      const d = (await detectFaces(detector, photo)).sort((a, b) => b.x2 - b.x1 - (a.x2 - a.x1))[0]!;
+      return (await embedder.embed([alignFace(photo, fromBox ? landmarksInBox(d) : d.landmarks)]))[0]!;
+    };
+    const people = Object.keys(PEOPLE);
+    const second = Object.fromEntries(await Promise.all(people.map(async (p) => [p, await vector(p, PEOPLE[p]![1], false)] as const)));
+    for (const who of people) {
+      const boxed = await vector(who, PEOPLE[who]![0], true);
+      const best = Math.max(...people.filter((p) => p !== who).map((p) => cosine(boxed, second[p]!)));
+      const same = cosine(boxed, second[who]!);
+      assert.ok(same > best, `${who}: same ${same.toFixed(3)}, best other ${best.toFixed(3)}`);
+    }
   });
 });

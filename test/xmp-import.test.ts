@@ -142,6 +142,8 @@ describe('names from XMP face regions', { skip }, () => {
       assert.deepEqual([...nobody], [['sidecar/two_people.jpg', 1]]);
       const made = store.people.facesOf(store.people.findByName('Nobody Here')!.id).map((f) => store.faces.get(f.faceId)!.origin);
       assert.deepEqual(made, ['imported']);
+      const detail = store.db.prepare<[], { detail: string }>(`SELECT detail FROM face_regions WHERE name = 'Nobody Here'`).get()!.detail;
+      assert.equal(detail, 'no face was detected here; the face is the region as drawn');
     } finally {
       store.close();
     }
