@@ -24,7 +24,7 @@ import type {
 } from './api-types.ts';
 import { alignFace } from './align.ts';
 import { toOriginal } from './analyse.ts';
-import { DecodeError, MAX_FILE_BYTES, decodePhoto } from './decode.ts';
+import { DecodeError, MAX_FILE_BYTES, decodePhoto, type DecodedPhoto } from './decode.ts';
 import { detectFaces, loadDetector } from './detect.ts';
 import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
 import { checkFolder, expandHome } from './folder-check.ts';
@@ -398,6 +398,19 @@ export class KithEngine implements ApiHandler {
     return this.hitsToResult(groups);
   }
 
+  /** The photo as the viewer shows it: only a file inside the library folder (a symlink leading out is refused). */
+  private async readServable(photoId: number): Promise<DecodedPhoto> {
+    const source = await this.resource('photo', photoId);
+    const file = source && (await openInside(source.root, source.path));
+    if (!file) throw new UserError(`photo ${photoId} is not in the library folder now`);
+    try {
+      if (file.size > MAX_FILE_BYTES) throw new UserError('the photo is too large to read');
+      return await decodePhoto(await file.handle.readFile());
+    } finally {
+      await file.handle.close();
+    }
+  }
+
   /** A drawn face, stored, named through the person service, and added to the search index. */
   private async addFace(photoId: number, box: unknown, to: unknown, newName: unknown) {
     const b = box as Record<string, unknown> | null;
@@ -405,7 +418,7 @@ export class KithEngine implements ApiHandler {
     const rect = { x1: Number(b.x1), y1: Number(b.y1), x2: Number(b.x2), y2: Number(b.y2) };
     const target = to === null || to === undefined ? { newPersonName: str(newName, 'newPersonName', 200) } : { personId: int(to, 'toPersonId') };
     const detector = await loadDetector(this.opts.device ?? 'auto', this.opts.notice, this.opts.modelsDir);
-    const result = await addNamedFace(this.store, this.people, { detector, embedder: await this.embedder() }, photoId, rect, target);
+    const result = await addNamedFace(this.store, this.people, { detector, embedder: await this.embedder() }, photoId, rect, target, () => this.readServable(photoId));
     const index = await this.index();
     if (index.syncWith(this.store)) index.save();
     return result;

@@ -110,6 +110,9 @@ async function landmarksNear(detector: LoadedSession, photo: DecodedPhoto, box: 
   return best?.landmarks ?? null;
 }
 
+/** Reads the photo at a path: decodePhotoFile, or a reader that refuses files outside the library. */
+export type PhotoReader = (path: string) => Promise<DecodedPhoto>;
+
 /**
  * Store a face of photo `photoId` in `box` (upright original pixels, as faces are stored),
  * with its vector and thumbnail. The caller adds it to the HNSW index and names it.
@@ -120,11 +123,12 @@ export async function addFaceFromBox(
   photoId: number,
   box: Box,
   origin: Exclude<FaceOrigin, 'detected'> = 'drawn',
+  read: PhotoReader = decodePhotoFile,
 ): Promise<ManualFace> {
   const row = store.photos.getById(photoId);
   if (!row || row.status !== 'done' || row.duplicateOf !== null) throw new UserError(`no photo ${photoId}`);
-  const photo = await decodePhotoFile(row.path).catch((err: Error) => {
-    throw new UserError(`cannot read ${row.path}: ${err.message}`);
+  const photo = await read(row.path).catch((err: Error) => {
+    throw err instanceof UserError ? err : new UserError(`cannot read ${row.path}: ${err.message}`);
   });
   const original = checkBox(box, photo.originalWidth, photo.originalHeight);
   const { point, fromOriginal } = toOriginal(photo);
@@ -168,11 +172,12 @@ export async function addNamedFace(
   photoId: number,
   box: Box,
   to: FaceTarget,
+  read?: PhotoReader,
 ): Promise<OpResult & { faceId: number; detected: boolean }> {
   const named = 'personId' in to ? store.people.get(to.personId) : store.people.findByName(to.newPersonName);
   if ('personId' in to && (!named || named.mergedInto !== null)) throw new UserError(`no person ${to.personId}`);
   if (!('personId' in to) && !to.newPersonName.trim()) throw new UserError('a name cannot be empty');
-  const face = await addFaceFromBox(store, models, photoId, box, 'drawn');
+  const face = await addFaceFromBox(store, models, photoId, box, 'drawn', read);
   try {
     return store.transaction(() => {
       const result = named ? people.confirmFaces([face.faceId], named.id) : people.moveFaces([face.faceId], { newPersonName: (to as { newPersonName: string }).newPersonName });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { alignFace } from '../native/align.ts';
@@ -115,6 +115,11 @@ describe('a face drawn by the user', () => {
     await assert.rejects(api.addFace(crowdId, { x1: 5000, y1: 10, x2: 5100, y2: 90 }, leonardId), /at least/);
     await assert.rejects(api.addFace(crowdId, { x1: 10, y1: 10, x2: 90, y2: 90 }, 99999), /no person/);
     await assert.rejects(api.addFace(99999, { x1: 10, y1: 10, x2: 90, y2: 90 }, leonardId), /no photo/);
+    // The photo swapped for a link to a file outside the library: Kith does not read it.
+    const outside = join(dir, 'outside.jpg');
+    renameSync(crowd, outside);
+    symlinkSync(outside, crowd);
+    await assert.rejects(api.addFace(crowdId, { x1: 10, y1: 10, x2: 90, y2: 90 }, leonardId), /not in the library folder/);
     assert.equal(engine.store.faces.total(), before);
   });
 });
