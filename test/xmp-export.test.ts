@@ -94,6 +94,10 @@ describe('names written back into XMP sidecars', { skip }, () => {
   const keptPhoto = join(lib, 'kept', 'two_people.jpg');
   const bbt3 = join(lib, 'group', 'bbt3.jpg');
   const gone = join(lib, 'gone', 'bbt4.jpg');
+  /** Two photos named `a.*` in one folder: `a.xmp` would be both's. */
+  const pair = [join(lib, 'pair', 'a.jpg'), join(lib, 'pair', 'a.png')];
+  /** A photo whose `photo.jpg.xmp` is not XMP at all (a JPEG renamed by mistake). */
+  const odd = join(lib, 'odd', 'two_people.jpg');
   /** Each named face's box, normalised in the upright photo, as Kith stores it: photo → name → box. */
   const named = new Map<string, Map<string, NormBox>>();
   const hashes = new Map<string, string>();
@@ -122,7 +126,14 @@ describe('names written back into XMP sidecars', { skip }, () => {
       '-q', '-o', `${keptPhoto}.xmp`, '-XMP-xmp:Rating=4', '-XMP-dc:Title=Summer', '-XMP-dc:Subject=Holiday', '-XMP-dc:Subject=Beach', '-XMP-lr:HierarchicalSubject=Places|Beach',
       `-XMP-mwg-rs:RegionInfo={RegionList=[{Area={X=${REX.x1 + w / 2},Y=${REX.y1 + h / 2},W=${w},H=${h},Unit=normalized},Name=Rex,Type=Pet}]}`, keptPhoto,
     ]);
-    for (const p of [...[1, 2, 3, 4, 5, 6, 7, 8].map(oriented), keptPhoto, bbt3, gone]) hashes.set(p, sha(p));
+    mkdirSync(join(lib, 'pair'));
+    // Each a different file from two_people.jpg (a copy would be indexed once, as a duplicate).
+    await sharp(TWO_PEOPLE).jpeg({ quality: 90 }).toFile(pair[0]!);
+    await sharp(TWO_PEOPLE).png().toFile(pair[1]!);
+    mkdirSync(join(lib, 'odd'));
+    await sharp(TWO_PEOPLE).jpeg({ quality: 85 }).toFile(odd);
+    cpSync(join(FACES, 'groups/faceapi/bbt5.jpg'), `${odd}.xmp`);
+    for (const p of [...[1, 2, 3, 4, 5, 6, 7, 8].map(oriented), keptPhoto, bbt3, gone, ...pair, odd, `${odd}.xmp`]) hashes.set(p, sha(p));
 
     const r = await runCli(['index', lib, '--db', db, '--device', 'cpu']);
     assert.equal(r.code, 0, r.stderr);
@@ -147,7 +158,7 @@ describe('names written back into XMP sidecars', { skip }, () => {
         m.set(name, face.box);
         named.set(path, m);
       };
-      for (const path of [...[1, 2, 3, 4, 5, 6, 7, 8].map(oriented), keptPhoto]) {
+      for (const path of [...[1, 2, 3, 4, 5, 6, 7, 8].map(oriented), keptPhoto, ...pair, odd]) {
         const faces = facesOf(path).sort((a, b) => a.box.x1 - b.box.x1);
         assert.equal(faces.length, 2, `two faces in ${path}`);
         nameFace(path, faces[0]!, 'Barack Obama');
@@ -200,7 +211,7 @@ describe('names written back into XMP sidecars', { skip }, () => {
     }
   });
 
-  it('never writes a photo: every original is byte for byte as it was', () => {
+  it('never writes a photo, nor a file in a sidecar\'s place that is not XMP: every one is byte for byte as it was', () => {
     for (const [path, hash] of hashes) if (existsSync(path)) assert.equal(sha(path), hash, `${path} unchanged`);
   });
 
@@ -228,18 +239,31 @@ describe('names written back into XMP sidecars', { skip }, () => {
     assert.deepEqual((x.RegionInfoMP as { Regions: Array<{ PersonDisplayName: string }> }).Regions.map((r) => r.PersonDisplayName), ['Penny']);
     assert.equal(existsSync(`${gone}.xmp`), false);
     assert.match(firstExport.stderr, /skipped .*bbt4\.jpg: file not found/);
-    assert.match(firstExport.stdout, /Wrote 19 named faces into the XMP sidecars of 10 photos; 1 skipped\. No photo was changed\./);
+    assert.match(firstExport.stderr, /skipped .*odd\/two_people\.jpg: .*two_people\.jpg\.xmp is not an XMP file \(JPEG\)/);
+    assert.match(firstExport.stdout, /Wrote 23 named faces into the XMP sidecars of 12 photos; 2 skipped\. No photo was changed\./);
+    for (const p of pair) assert.deepEqual((readBack(`${p}.xmp`).RegionInfo as { RegionList: Array<{ Name: string }> }).RegionList.map((r) => r.Name).sort(), ['Barack Obama', 'Joe Biden']);
     assert.equal(existsSync(join(lib, 'oriented', 'o1.xmp')), false, 'the default is photo.jpg.xmp only');
   });
 
   it('--sidecar xmp writes Adobe-style photo.xmp; an unknown style is refused', async () => {
     const r = await runCli(['export', '--xmp', '--sidecar', 'xmp', '--db', db]);
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(existsSync(join(lib, 'pair', 'a.xmp')), false, 'a.xmp would name the faces of two photos');
+    assert.match(r.stderr, /skipped .*pair\/a\.jpg: .*a\.xmp would be shared by .*a\.jpg, .*a\.png/);
     const x = readBack(join(lib, 'oriented', 'o6.xmp'));
     assert.deepEqual((x.RegionInfo as { RegionList: Array<{ Name: string }> }).RegionList.map((r) => r.Name).sort(), ['Barack Obama', 'Joe Biden']);
     const bad = await runCli(['export', '--xmp', '--sidecar', 'txt', '--db', db]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /sidecar must be jpg\.xmp or xmp/);
+  });
+
+  it('says perl is needed, and writes nothing, where there is no perl', async () => {
+    rmSync(`${bbt3}.xmp`);
+    // A PATH without perl (node itself is started by its full path).
+    const r = await runCli(['export', '--xmp', '--db', db], { env: { ...process.env, PATH: join(dir, 'no-perl-here') } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Writing XMP files needs perl/);
+    assert.equal(existsSync(`${bbt3}.xmp`), false);
   });
 
   it('the Library screen writes them too, in either style, when asked', { skip: NO_BROWSER }, async () => {
@@ -254,7 +278,7 @@ describe('names written back into XMP sidecars', { skip }, () => {
       await page.getByTestId('xmp-export').waitFor();
       assert.equal(existsSync(`${bbt3}.xmp`), false, 'nothing is written before the user asks');
       await page.getByTestId('xmp-export-button').click();
-      await waitText(page.getByTestId('xmp-export-result'), 'Wrote 19 names into the sidecars of 10 photos; 1 skipped.');
+      await waitText(page.getByTestId('xmp-export-result'), 'Wrote 23 names into the sidecars of 12 photos; 2 skipped.');
       assert.match((await page.getByTestId('xmp-export-skipped').textContent()) ?? '', /bbt4\.jpg\s*file not found/);
       assert.deepEqual((readBack(`${bbt3}.xmp`).RegionInfo as { RegionList: Array<{ Name: string }> }).RegionList.map((r) => r.Name), ['Penny']);
       assert.equal(existsSync(join(lib, 'group', 'bbt3.xmp')), false);

@@ -6,11 +6,13 @@
  * (exiftool-vendored) writes the sidecar only, merging into one that exists and keeping every
  * other property in it.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ExifTool, type WriteTags } from 'exiftool-vendored';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import type { XmpExportResult, XmpSidecarStyle } from '../api-types.ts';
+import { UserError } from '../people.ts';
 import type { Store } from '../store/index.ts';
 import { boxIou, sidecarPaths, uprightBox, usableName, type NormBox } from './xmp-regions.ts';
 
@@ -109,10 +111,15 @@ function tagsFor(existing: Struct, stored: { width: number; height: number }, fa
   return tags as WriteTags;
 }
 
-/** Write (or merge into) one sidecar. The photo is only read, never written. */
-export async function writeSidecar(et: ExifTool, sidecar: string, stored: { width: number; height: number }, faces: readonly NamedFace[]): Promise<void> {
+/**
+ * Write (or merge into) one sidecar. The photo is only read, never written; a file at the
+ * sidecar's path that is not XMP (a photo named `x.xmp`) is left alone: returns why, or null.
+ */
+export async function writeSidecar(et: ExifTool, sidecar: string, stored: { width: number; height: number }, faces: readonly NamedFace[]): Promise<string | null> {
   const existing = existsSync(sidecar) ? ((await et.read(sidecar, { readArgs: ['-struct'] })) as unknown as Struct) : {};
+  if (existsSync(sidecar) && existing.FileType !== 'XMP') return `${sidecar} is not an XMP file (${String(existing.FileType ?? 'unknown type')}); it was left alone`;
   await et.write(sidecar, tagsFor(existing, stored, faces), { writeArgs: ['-overwrite_original'] });
+  return null;
 }
 
 /** The photo as stored: its pixel size and EXIF orientation. */
@@ -163,10 +170,27 @@ export async function exportXmpSidecars(
 ): Promise<XmpExportResult> {
   const style = opts.sidecar ?? 'jpg.xmp';
   const result: XmpExportResult = { photos: 0, faces: 0, skipped: [] };
+  const photos = photosWithNames(store);
+  // `photo.xmp` belongs to every photo named `photo.*` in the folder: written for one, it would
+  // name the faces of another.
+  const users = new Map<string, string[]>();
+  for (const p of photos) users.set(sidecarFor(p.path, style), [...(users.get(sidecarFor(p.path, style)) ?? []), p.path]);
+  if (photos.length === 0) return result;
+  // ExifTool is a Perl program outside Windows; exiftool-vendored does not survive a failed
+  // start (the spawn error is thrown out of the event loop), so perl is looked for first.
+  if (process.platform !== 'win32' && spawnSync('perl', ['-e', '1'], { stdio: 'ignore' }).status !== 0) {
+    throw new UserError('Writing XMP files needs perl, which ExifTool runs on (Linux: install the perl package; macOS has it). No file was written.');
+  }
   const et = new ExifTool({ maxProcs: 1, taskTimeoutMillis: 30_000 });
   try {
-    for (const photo of photosWithNames(store)) {
+    for (const photo of photos) {
       if (opts.signal?.aborted) break;
+      const sidecar = sidecarFor(photo.path, style);
+      const sharing = users.get(sidecar)!;
+      if (sharing.length > 1 || sidecar === photo.path) {
+        result.skipped.push({ path: photo.path, reason: `${sidecar} would be shared by ${sharing.join(', ')}; use the photo.jpg.xmp style` });
+        continue;
+      }
       if (!existsSync(photo.path)) {
         result.skipped.push({ path: photo.path, reason: 'file not found' });
         continue;
@@ -185,9 +209,12 @@ export async function exportXmpSidecars(
         continue;
       }
       const faces = photo.faces.map((f) => ({ name: f.name, box: storedBox(f.box, geo.orientation) }));
-      const sidecar = sidecarFor(photo.path, style);
       try {
-        await writeSidecar(et, sidecar, { width: geo.width, height: geo.height }, faces);
+        const refused = await writeSidecar(et, sidecar, { width: geo.width, height: geo.height }, faces);
+        if (refused) {
+          result.skipped.push({ path: photo.path, reason: refused });
+          continue;
+        }
       } catch (err) {
         result.skipped.push({ path: photo.path, reason: `could not write ${sidecar}: ${err instanceof Error ? err.message : String(err)}` });
         continue;
