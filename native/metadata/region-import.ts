@@ -138,6 +138,13 @@ function applyNames(store: Store, people: PeopleService, placed: Placed[], photo
       }
       continue;
     }
+    if (person && assigned?.source === 'cluster' && assigned.personId === person.id) {
+      // The region says what Kith already shows (typically Kith's own `export --xmp` read back):
+      // confirming it would turn a clustering guess into a fact no re-cluster could correct.
+      p.outcome = 'kept';
+      p.detail = `already ${person.name} in Kith`;
+      continue;
+    }
     if (person && rejectedBy.get(p.faceId, person.id)) {
       p.outcome = 'kept';
       p.detail = `removed from ${person.name} in Kith`;

@@ -206,9 +206,13 @@ export async function readPhotoRegions(photoPath: string): Promise<NamedRegion[]
   for (const s of sources) {
     if (!s.packet) continue;
     const earlier = [...out];
+    const sameName = (o: NamedRegion, name: string) => o.name.toLowerCase() === name.toLowerCase();
     for (const r of await regionsInXmp(s.packet)) {
       const box = uprightBox(r.box, orientation);
-      if (earlier.some((o) => o.name.toLowerCase() === r.name.toLowerCase() || boxIou(o.box, box) >= SAME_REGION_IOU)) continue;
+      if (earlier.some((o) => sameName(o, r.name) || boxIou(o.box, box) >= SAME_REGION_IOU)) continue;
+      // One packet often holds the same face twice, as an MWG and a Microsoft region (Kith's own
+      // export does): one region, or the second would find no face left and become a face itself.
+      if (out.some((o) => o.file === s.file && sameName(o, r.name) && boxIou(o.box, box) >= SAME_REGION_IOU)) continue;
       out.push({ name: r.name, box, source: s.source, file: s.file });
     }
   }
