@@ -15,7 +15,8 @@ export function optInt(v: unknown, name: string, fallback: number, max = Number.
 
 export function ints(v: unknown, name: string): number[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > 100_000) throw new UserError(`${name} must be a non-empty list of ids`);
-  return v.map((x, i) => int(x, `${name}[${i}]`));
+  // A list of ids names a set: [1, 1, 1] is one face, not three ("Moved 3 faces").
+  return [...new Set(v.map((x, i) => int(x, `${name}[${i}]`)))];
 }
 
 export function str(v: unknown, name: string, maxLength = 10_000): string {

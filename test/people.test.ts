@@ -167,4 +167,11 @@ describe('people: clustering and decisions that stick', () => {
     await assert.rejects(engine.call('nope' as never, []), /no API method "nope"/);
     assert.equal(engine.store.integrityCheck(), 'ok');
   });
+
+  it('counts a face named twice in one request once', async () => {
+    const sheldon = engine.store.people.findByName('Sheldon')!;
+    const face = engine.store.people.facesOf(sheldon.id)[0]!.faceId;
+    assert.equal((await api.moveFaces([face, face, face], sheldon.id)).label, 'Moved 1 face to Sheldon');
+    await api.undo();
+  });
 });
