@@ -21,19 +21,36 @@ export function faceThumbPath(dbPath: string, faceId: number): string {
   return join(thumbsDirFor(dbPath), `${faceId}.jpg`);
 }
 
+/** What shows where the square runs past the photo's edge: a quiet grey, not someone else. */
+const PAD = { r: 128, g: 128, b: 128 };
+
 /**
- * JPEG bytes of the face in `box` (image pixels) with margin, as a square. Near an edge the
- * square slides inward (and shrinks only if the photo is smaller), so no padding shows.
+ * JPEG bytes of the face in `box` (image pixels) with margin, as a square centred on the face.
+ * Near an edge the part past the photo is padded grey rather than the square sliding inward,
+ * which made a half face at the edge a picture of whoever stood next to it.
  */
 export async function renderFaceThumb(image: RgbImage, box: { x1: number; y1: number; x2: number; y2: number }): Promise<Buffer> {
-  const want = Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * MARGIN);
-  const side = Math.max(1, Math.round(Math.min(want, image.width, image.height)));
-  const slide = (centre: number, limit: number) => Math.min(Math.max(0, Math.round(centre - side / 2)), limit - side);
-  const left = slide((box.x1 + box.x2) / 2, image.width);
-  const top = slide((box.y1 + box.y2) / 2, image.height);
-  return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract({ left, top, width: side, height: side })
-    .resize(THUMB_SIZE, THUMB_SIZE)
+  const side = Math.max(1, Math.round(Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * MARGIN)));
+  const left = Math.round((box.x1 + box.x2) / 2 - side / 2);
+  const top = Math.round((box.y1 + box.y2) / 2 - side / 2);
+  // The square's part inside the photo (at least one pixel, so a degenerate box still renders).
+  const x1 = Math.min(Math.max(0, left), image.width - 1);
+  const y1 = Math.min(Math.max(0, top), image.height - 1);
+  const width = Math.max(1, Math.min(image.width, left + side) - x1);
+  const height = Math.max(1, Math.min(image.height, top + side) - y1);
+  const inside = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract({ left: x1, top: y1, width, height })
+    .extend({
+      left: Math.max(0, x1 - left),
+      top: Math.max(0, y1 - top),
+      right: Math.max(0, side - width - (x1 - left)),
+      bottom: Math.max(0, side - height - (y1 - top)),
+      background: PAD,
+    })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return sharp(inside.data, { raw: { width: inside.info.width, height: inside.info.height, channels: 3 } })
+    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'fill' })
     .jpeg({ quality: 82 })
     .toBuffer();
 }
