@@ -97,8 +97,21 @@ export interface Contender {
   loadSec: number;
   wallSec: number;
   photosPerSec: number;
+  /** For worker threads this is the whole process: the sum over workers as they ran together. */
   peakRssMiB: number;
+  /** Cores the contender was given (threads or pools it was set up with). */
+  cores: number;
+  /** CPU seconds over wall seconds of the timed pass: how many cores it actually kept busy. */
+  coresBusy: number;
+  /** Faces found per photo, by path relative to the folder, to check recall against known counts. */
+  perPhotoFaces: Record<string, number>;
   detail: Record<string, unknown>;
+}
+
+/** CPU seconds (user + system, all threads) this process has used so far. */
+export function cpuSeconds(): number {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
 }
 
 export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;

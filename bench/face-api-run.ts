@@ -1,50 +1,17 @@
 /**
  * @file The peer in `bench:peer`: the usual Node way to find and describe faces,
  * @vladmandic/face-api (SSD MobileNet v1 + 68 landmarks + recognition net) on tfjs with the
- * WebAssembly backend, fed by a JavaScript/WebAssembly decoder, one photo after another as
- * face-api's own Node demos do. Its own module so only the peer's process loads tfjs.
+ * WebAssembly backend, fed by a JavaScript/WebAssembly decoder. Kith uses every core, so the
+ * peer does too: one worker thread per core (face-api-worker.ts), each with its own tfjs-wasm
+ * and models, taking the next photo as soon as it is free. Threads, not processes, so the
+ * process's peak RSS is the sum over workers without adding peaks that never coincided.
  */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { getImageData, imageFromBuffer } from '@canvas/image';
-import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
-import jpeg from 'jpeg-js';
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { scanFolder } from '../native/scan.ts';
-import { peakRssMiB, round, type Contender } from './common.ts';
-
-const require = createRequire(import.meta.url);
-const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
-
-interface Rgb {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
-
-/** Both give the pixels as stored (no EXIF rotation), as face-api's demos do. */
-export const DECODERS: Record<string, (bytes: Buffer) => Promise<Rgb>> = {
-  /** libjpeg-turbo/lodepng in WebAssembly: what face-api's demo/node-wasm.js uses. */
-  async canvas(bytes) {
-    const image = getImageData(await imageFromBuffer(bytes));
-    if (!image) throw new Error('undecodable');
-    const { width, height, data: rgba } = image;
-    const data = new Uint8Array(width * height * 3);
-    for (let p = 0, q = 0; q < data.length; p += 4, q += 3) {
-      data[q] = rgba[p]!;
-      data[q + 1] = rgba[p + 1]!;
-      data[q + 2] = rgba[p + 2]!;
-    }
-    return { data, width, height };
-  },
-  /** Pure JavaScript, JPEG only. */
-  async 'jpeg-js'(bytes) {
-    // jpeg-js refuses images above 100 MP / 512 MB unless told; lift that to Kith's own limit.
-    return jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 150, maxMemoryUsageInMB: 4096 });
-  },
-};
+import { cpuSeconds, peakRssMiB, round, type Contender } from './common.ts';
+import type { FromWorker, ToWorker } from './face-api-worker.ts';
 
 /** Log a line every 15 s so a slow pass visibly makes progress. */
 function progress(label: string, total: number) {
@@ -56,72 +23,86 @@ function progress(label: string, total: number) {
   };
 }
 
-export async function runFaceApi(folder: string, decoderName: string): Promise<Contender> {
-  const decode = DECODERS[decoderName];
-  if (!decode) throw new Error(`--decoder must be one of ${Object.keys(DECODERS).join(', ')}`);
+type Ready = Extract<FromWorker, { kind: 'ready' }>;
+
+/** Starts one worker and resolves once its models are loaded and warmed. */
+function startWorker(decoder: string): Promise<{ worker: Worker; ready: Ready }> {
+  return new Promise((resolve, reject) => {
+    // Worker threads inherit execArgv, so tsx's loader runs the .ts entry as it does here.
+    const worker = new Worker(new URL('./face-api-worker.ts', import.meta.url), { workerData: { decoder } });
+    worker.once('error', reject);
+    worker.once('message', (msg: FromWorker) => (msg.kind === 'ready' ? resolve({ worker, ready: msg }) : reject(new Error(`worker said ${msg.kind} first`))));
+  });
+}
+
+export async function runFaceApi(folder: string, decoderName: string, workerCount = availableParallelism()): Promise<Contender> {
   const t0 = performance.now();
-  // The .wasm binaries ship in the npm package; a path prefix makes tfjs read them from disk.
-  setWasmPaths(join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist') + '/');
-  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to start');
-  await tf.ready();
-  const models = join(packageDir('@vladmandic/face-api'), 'model');
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(models);
-  await faceapi.nets.faceLandmark68Net.loadFromDisk(models);
-  await faceapi.nets.faceRecognitionNet.loadFromDisk(models);
-  const options = new faceapi.SsdMobilenetv1Options(); // face-api's defaults: minConfidence 0.5, up to 100 faces
-  const analyse = (input: faceapi.tf.Tensor3D) => faceapi.detectAllFaces(input, options).withFaceLandmarks().withFaceDescriptors();
-  const warm = faceapi.tf.tensor3d(new Int32Array(480 * 640 * 3), [480, 640, 3], 'int32');
-  await analyse(warm);
-  warm.dispose();
+  // All at once: loading is start-up, not throughput, and is reported apart.
+  const started = await Promise.all(Array.from({ length: workerCount }, () => startWorker(decoderName)));
   const loadMs = performance.now() - t0;
 
   const { files } = await scanFolder(folder);
   const report = progress('face-api', files.length);
-  const tensorsBefore = tf.memory().numTensors;
-  let faces = 0;
+  const perPhoto: Record<string, number> = {};
+  let next = 0;
+  let done = 0;
   let errors = 0;
   let decodeMs = 0;
   let modelMs = 0;
+  let leakedTensors = 0;
   const start = performance.now();
-  for (const [i, file] of files.entries()) {
-    const t1 = performance.now();
-    let input: faceapi.tf.Tensor3D;
-    try {
-      const { data, width, height } = await decode(await readFile(file.path));
-      input = faceapi.tf.tensor3d(data, [height, width, 3], 'int32');
-    } catch (err) {
-      console.error(`face-api: cannot decode ${file.path}: ${(err as Error).message}`);
-      errors++;
-      continue;
-    } finally {
-      decodeMs += performance.now() - t1;
-    }
-    const t2 = performance.now();
-    faces += (await analyse(input)).length;
-    input.dispose();
-    modelMs += performance.now() - t2;
-    report(i + 1);
-  }
+  const cpuStart = cpuSeconds();
+  await Promise.all(
+    started.map(
+      ({ worker }) =>
+        new Promise<void>((resolve, reject) => {
+          const feed = () => worker.postMessage((next < files.length ? { path: files[next++]!.path } : { stop: true }) satisfies ToWorker);
+          worker.on('error', reject);
+          worker.on('message', (msg: FromWorker) => {
+            if (msg.kind === 'stopped') {
+              leakedTensors += msg.leakedTensors;
+              void worker.terminate().then(() => resolve());
+              return;
+            }
+            if (msg.kind !== 'photo') return;
+            decodeMs += msg.decodeMs;
+            modelMs += msg.modelMs;
+            if (msg.faces === null) errors++;
+            else perPhoto[relative(folder, msg.path)] = msg.faces;
+            report(++done);
+            feed();
+          });
+          feed();
+        }),
+    ),
+  );
   const wallMs = performance.now() - start;
+  const cpuSec = cpuSeconds() - cpuStart;
   const photos = files.length - errors;
+  const ready = started[0]!.ready;
   return {
     contender: 'peer',
-    label: `face-api ${faceapi.version} (tfjs ${tf.version_core} ${tf.getBackend()})`,
+    label: `${ready.label}, ${workerCount} worker thread${workerCount === 1 ? '' : 's'}`,
     photos,
     errors,
-    faces,
+    faces: Object.values(perPhoto).reduce((a, b) => a + b, 0),
+    cores: workerCount,
+    coresBusy: round(cpuSec / (wallMs / 1000), 2),
     loadSec: round(loadMs / 1000, 2),
     wallSec: round(wallMs / 1000, 2),
     photosPerSec: round(photos / (wallMs / 1000), 2),
     peakRssMiB: peakRssMiB(),
+    perPhotoFaces: perPhoto,
     detail: {
       decoder: decoderName,
-      wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
-      wasmThreads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+      workers: workerCount,
+      wasmSimd: ready.wasmSimd,
+      // tfjs's own check; false under Node, and forcing it fails (see face-api-worker.ts).
+      wasmThreads: ready.wasmThreads,
+      // Summed over workers: busy time per photo on one core, not wall time.
       readDecodeMsPerPhoto: photos ? round(decodeMs / photos) : null,
       modelMsPerPhoto: photos ? round(modelMs / photos) : null,
-      // Should stay 0: a growing count would mean tensors leak and the peer's RSS is not its own.
-      leakedTensors: tf.memory().numTensors - tensorsBefore,
+      leakedTensors,
     },
   };
 }

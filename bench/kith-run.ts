@@ -11,7 +11,7 @@ import { DEFAULT_EMBEDDER, Embedder } from '../native/embed.ts';
 import { indexFolder, type IndexSummary } from '../native/indexer.ts';
 import { loadManifest, MODELS_DIR, sessionFor, type DeviceChoice, type LoadedSession } from '../native/runtime.ts';
 import { Store } from '../native/store/index.ts';
-import { peakRssMiB, tempDir } from './common.ts';
+import { cpuSeconds, peakRssMiB, tempDir } from './common.ts';
 
 export interface KithRun {
   summary: IndexSummary;
@@ -19,6 +19,8 @@ export interface KithRun {
   loadMs: number;
   /** Peak RSS right after indexing, before anything else the benchmark does. */
   peakRssMiB: number;
+  /** CPU seconds (all threads) spent in the timed indexing run. */
+  cpuSec: number;
   detector: LoadedSession;
   embedder: Embedder;
 }
@@ -51,8 +53,9 @@ export async function runKith(folder: string, opts: KithRunOptions): Promise<Kit
     const loadMs = performance.now() - t0;
     const store = new Store(opts.db ?? join(tmp!.dir, 'library.db'));
     try {
+      const cpuStart = cpuSeconds();
       const summary = await indexFolder(store, folder, { device: opts.device, embedder: opts.embedder, notice });
-      return { summary, loadMs, peakRssMiB: peakRssMiB(), detector, embedder };
+      return { summary, loadMs, peakRssMiB: peakRssMiB(), cpuSec: cpuSeconds() - cpuStart, detector, embedder };
     } finally {
       store.close();
     }

@@ -2,23 +2,51 @@
  * @file `npm run bench:peer -- <folder>`: Kith against the usual Node way to do the same job,
  * @vladmandic/face-api on tfjs-wasm (see face-api-run.ts), on the same photos. Each contender
  * runs in its own child process, importing only its own libraries, so peak RSS is its own; the
- * parent prints the two side by side.
+ * parent prints the two side by side. Both get every core: Kith through ONNX Runtime's and
+ * libvips's thread pools, the peer as one worker thread per core. A folder holding a
+ * groups.csv (the labelled group photos) is also scored for recall against its face counts.
  */
 import '../native/no-telemetry.ts';
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round, type Contender } from './common.ts';
+import Database from 'better-sqlite3';
+import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round, tempDir, type Contender } from './common.ts';
 
 const USAGE = `usage: npm run bench:peer -- <folder> [--limit N] [--device cpu|gpu|auto] [--embedder NAME]
-         [--decoder canvas|jpeg-js]
+         [--decoder canvas|jpeg-js] [--peer-workers N]
 
   --limit N    use only the first N photos (sorted)
+  --peer-workers N  face-api worker threads, each with its own tfjs-wasm and models
+               (default: one per core, as many as Kith's thread pools use)
   --decoder    the peer's image decoder: @canvas/image (libjpeg-turbo/lodepng in WebAssembly,
                as in face-api's own demo/node-wasm.js; the default) or pure-JS jpeg-js`;
 
 async function runKithContender(folder: string, device: string, embedder: string | undefined): Promise<Contender> {
   const { runKith } = await import('./kith-run.ts');
-  const run = await runKith(folder, { device: parseDevice(device), embedder });
+  const tmp = tempDir('kith-bench-peer-db-');
+  try {
+    const db = join(tmp.dir, 'library.db');
+    const run = await runKith(folder, { device: parseDevice(device), embedder, db });
+    return kithContender(run, facesPerPhoto(db, folder));
+  } finally {
+    tmp.remove();
+  }
+}
+
+function facesPerPhoto(db: string, folder: string): Record<string, number> {
+  const conn = new Database(db, { readonly: true });
+  try {
+    const rows = conn.prepare('SELECT p.path AS path, count(f.id) AS n FROM photos p LEFT JOIN faces f ON f.photo_id = p.id GROUP BY p.id').all() as { path: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [relative(folder, r.path), r.n]));
+  } finally {
+    conn.close();
+  }
+}
+
+function kithContender(run: import('./kith-run.ts').KithRun, perPhotoFaces: Record<string, number>): Contender {
   const s = run.summary;
   return {
     contender: 'kith',
@@ -30,6 +58,10 @@ async function runKithContender(folder: string, device: string, embedder: string
     wallSec: round(s.wallMs / 1000, 2),
     photosPerSec: round(s.indexed / (s.wallMs / 1000), 2),
     peakRssMiB: run.peakRssMiB,
+    // ONNX Runtime's intra-op pool and libvips default to one thread per core.
+    cores: availableParallelism(),
+    coresBusy: round(run.cpuSec / (s.wallMs / 1000), 2),
+    perPhotoFaces,
     detail: { msPerPhoto: Object.fromEntries(Object.entries(s.stages).map(([k, ms]) => [k, s.indexed ? round(ms / s.indexed) : null])) },
   };
 }
@@ -51,9 +83,47 @@ function child(which: Contender['contender'], args: string[]): Promise<Contender
   });
 }
 
+/** How many faces each photo of groups.csv holds at least (its `faces` column's first number). */
+function knownCounts(folder: string): Record<string, number> | null {
+  const csv = join(folder, 'groups.csv');
+  if (!existsSync(csv)) return null;
+  const [header, ...lines] = readFileSync(csv, 'utf8').trim().split('\n');
+  const col = header!.split(',').indexOf('faces');
+  // The columns up to `faces` hold no quoted commas; later ones (names) may.
+  return Object.fromEntries(
+    lines.map((line) => {
+      const cells = line.split(',');
+      return [cells[0]!, Number(/\d+/.exec(cells[col]!)?.[0] ?? 0)];
+    }),
+  );
+}
+
+export interface Recall {
+  /** Σ over photos of min(found, known) ÷ Σ known: a count, not a box match. */
+  recallByCount: number;
+  known: number;
+  photosWithFewer: number;
+  photosWithMore: number;
+}
+
+function recall(found: Record<string, number>, known: Record<string, number>): Recall {
+  let hit = 0;
+  let total = 0;
+  let fewer = 0;
+  let more = 0;
+  for (const [path, n] of Object.entries(known)) {
+    const f = found[path] ?? 0;
+    hit += Math.min(f, n);
+    total += n;
+    if (f < n) fewer++;
+    if (f > n) more++;
+  }
+  return { recallByCount: round(total ? hit / total : 0, 3), known: total, photosWithFewer: fewer, photosWithMore: more };
+}
+
 function table(rows: Contender[]): string {
-  const head = ['', 'photos', 'errors', 'faces', 'load s', 'wall s', 'photos/s', 'peak RSS MiB'];
-  const body = rows.map((r) => [r.label, r.photos, r.errors, r.faces, r.loadSec, r.wallSec, r.photosPerSec, r.peakRssMiB].map(String));
+  const head = ['', 'photos', 'errors', 'faces', 'cores', 'busy', 'load s', 'wall s', 'photos/s', 'peak RSS MiB'];
+  const body = rows.map((r) => [r.label, r.photos, r.errors, r.faces, r.cores, r.coresBusy, r.loadSec, r.wallSec, r.photosPerSec, r.peakRssMiB].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
@@ -68,18 +138,21 @@ async function main(argv: string[]): Promise<void> {
       device: { type: 'string', default: 'auto' },
       embedder: { type: 'string' },
       decoder: { type: 'string', default: 'canvas' },
+      'peer-workers': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new Error(USAGE);
   const folder = positionals[0]!;
-  if (values.only === 'peer') return printJson(await (await import('./face-api-run.ts')).runFaceApi(folder, values.decoder));
+  const peerWorkers = values['peer-workers'] === undefined ? availableParallelism() : Number(values['peer-workers']);
+  if (!Number.isInteger(peerWorkers) || peerWorkers < 1) throw new Error(`--peer-workers must be a positive integer`);
+  if (values.only === 'peer') return printJson(await (await import('./face-api-run.ts')).runFaceApi(folder, values.decoder, peerWorkers));
   if (values.only === 'kith') return printJson(await runKithContender(folder, values.device, values.embedder));
   if (values.only !== undefined) throw new Error(`--only must be peer or kith`);
 
   const mach = machine();
   const photos = await limitedFolder(folder, parseLimit(values.limit));
   try {
-    const pass = ['--device', values.device, '--decoder', values.decoder, ...(values.embedder ? ['--embedder', values.embedder] : [])];
+    const pass = ['--device', values.device, '--decoder', values.decoder, '--peer-workers', String(peerWorkers), ...(values.embedder ? ['--embedder', values.embedder] : [])];
     // One after the other: on a small machine two at once would slow each other down.
     const kith = await child('kith', [photos.folder, ...pass]);
     const peer = await child('peer', [photos.folder, ...pass]);
@@ -87,12 +160,22 @@ async function main(argv: string[]): Promise<void> {
     console.log(machineLine(mach));
     console.log(`folder: ${folder}${values.limit ? ` (first ${values.limit} photos)` : ''}`);
     console.log(table([peer, kith]));
-    console.log(`Kith / face-api photos/s: ${ratio ?? '-'}×`);
+    console.log(`Kith / face-api photos/s: ${ratio ?? '-'}× (cores: given to each; busy: CPU s ÷ wall s of the timed pass)`);
+    const known = knownCounts(folder);
+    // Only the photos this run saw (--limit), including any one side failed to read.
+    const seen = new Set([...Object.keys(peer.perPhotoFaces), ...Object.keys(kith.perPhotoFaces)]);
+    const knownSeen = known && Object.fromEntries(Object.entries(known).filter(([path]) => seen.has(path)));
+    const recalls = knownSeen ? { peer: recall(peer.perPhotoFaces, knownSeen), kith: recall(kith.perPhotoFaces, knownSeen) } : null;
+    if (recalls) {
+      for (const [who, r] of [['face-api', recalls.peer], ['Kith', recalls.kith]] as const) {
+        console.log(`${who} vs groups.csv: ${r.recallByCount} of ${r.known} known faces by count; ${r.photosWithFewer} photos with fewer, ${r.photosWithMore} with more`);
+      }
+    }
     console.log(`face-api detail: ${JSON.stringify(peer.detail)}`);
     console.log(`Kith detail: ${JSON.stringify(kith.detail)}`);
     const loadAfter = machine().load;
     console.log(`load average after: ${loadAfter.join(' ')}`);
-    printJson({ bench: 'peer', folder, limit: parseLimit(values.limit) ?? null, peer, kith, kithOverPeerPhotosPerSec: ratio, machine: mach, loadAfter });
+    printJson({ bench: 'peer', folder, limit: parseLimit(values.limit) ?? null, peer, kith, kithOverPeerPhotosPerSec: ratio, recalls, machine: mach, loadAfter });
   } finally {
     photos.remove();
   }
