@@ -175,7 +175,9 @@ async function main(argv: string[]): Promise<void> {
     console.log(`Kith detail: ${JSON.stringify(kith.detail)}`);
     const loadAfter = machine().load;
     console.log(`load average after: ${loadAfter.join(' ')}`);
-    printJson({ bench: 'peer', folder, limit: parseLimit(values.limit) ?? null, peer, kith, kithOverPeerPhotosPerSec: ratio, recalls, machine: mach, loadAfter });
+    // Per-photo counts went into `recalls`; thousands of them would swamp the line.
+    const brief = ({ perPhotoFaces: _, ...rest }: Contender) => rest;
+    printJson({ bench: 'peer', folder, limit: parseLimit(values.limit) ?? null, peer: brief(peer), kith: brief(kith), kithOverPeerPhotosPerSec: ratio, recalls, machine: mach, loadAfter });
   } finally {
     photos.remove();
   }
