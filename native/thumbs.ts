@@ -23,16 +23,31 @@ export function faceThumbPath(dbPath: string, faceId: number): string {
 
 /** What shows where the square runs past the photo's edge: a quiet grey, not someone else. */
 const PAD = { r: 128, g: 128, b: 128 };
+/**
+ * How far (share of the square) it may slide off the face's centre to stay inside the photo:
+ * enough for a face that fills a tight portrait, too little to bring a neighbour into the middle.
+ */
+const MAX_SLIDE = 0.1;
+
+/** Start of the square along one axis: centred, slid inward by at most MAX_SLIDE of its side. */
+function squareStart(centre: number, side: number, limit: number): number {
+  const centred = Math.round(centre - side / 2);
+  const slide = Math.round(side * MAX_SLIDE);
+  if (centred < 0) return Math.min(0, centred + slide);
+  if (centred + side > limit) return Math.max(limit - side, centred - slide);
+  return centred;
+}
 
 /**
- * JPEG bytes of the face in `box` (image pixels) with margin, as a square centred on the face.
- * Near an edge the part past the photo is padded grey rather than the square sliding inward,
- * which made a half face at the edge a picture of whoever stood next to it.
+ * JPEG bytes of the face in `box` (image pixels) with margin, as a square (shrunk only when the
+ * photo is smaller). Near an edge the square slides inward a little; what still runs past the
+ * edge is padded grey, so a half face at the edge is not replaced by whoever stood next to it.
  */
 export async function renderFaceThumb(image: RgbImage, box: { x1: number; y1: number; x2: number; y2: number }): Promise<Buffer> {
-  const side = Math.max(1, Math.round(Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * MARGIN)));
-  const left = Math.round((box.x1 + box.x2) / 2 - side / 2);
-  const top = Math.round((box.y1 + box.y2) / 2 - side / 2);
+  const want = Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * MARGIN);
+  const side = Math.max(1, Math.round(Math.min(want, image.width, image.height)));
+  const left = squareStart((box.x1 + box.x2) / 2, side, image.width);
+  const top = squareStart((box.y1 + box.y2) / 2, side, image.height);
   // The square's part inside the photo (at least one pixel, so a degenerate box still renders).
   const x1 = Math.min(Math.max(0, left), image.width - 1);
   const y1 = Math.min(Math.max(0, top), image.height - 1);
@@ -43,8 +58,8 @@ export async function renderFaceThumb(image: RgbImage, box: { x1: number; y1: nu
     .extend({
       left: Math.max(0, x1 - left),
       top: Math.max(0, y1 - top),
-      right: Math.max(0, side - width - (x1 - left)),
-      bottom: Math.max(0, side - height - (y1 - top)),
+      right: Math.max(0, side - width - Math.max(0, x1 - left)),
+      bottom: Math.max(0, side - height - Math.max(0, y1 - top)),
       background: PAD,
     })
     .raw()

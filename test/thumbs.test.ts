@@ -1,6 +1,7 @@
 /**
  * @file Face thumbnails are centred on the face: a half face at the edge of a group photo is
- * padded grey on the cut side, not replaced by whoever stands next to it.
+ * padded grey on the cut side, not replaced by whoever stands next to it, while a tight portrait
+ * still fills its square.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -33,6 +34,16 @@ describe('face thumbnails', () => {
     assert.ok(Math.abs(pad.mean - 128) < 6 && pad.sd < 6, `the cut side is plain padding (mean ${pad.mean.toFixed(1)}, sd ${pad.sd.toFixed(1)})`);
     const face = await columns(thumb, THUMB_SIZE / 2 - 10, THUMB_SIZE / 2 + 10);
     assert.ok(face.sd > 10, 'the middle shows the face itself');
+  });
+
+  it('fill the square with a tight portrait whose face fills the frame, with no padding', async () => {
+    const photo = await decodePhotoFile(join(FACES, 'portraits/faceapi-bbt/leonard/leonard1.png'));
+    const [face] = await detectFaces(await loadDetector('cpu'), photo);
+    const thumb = await renderFaceThumb(photo, face!);
+    for (const [from, to] of [[0, 8], [THUMB_SIZE - 8, THUMB_SIZE]] as const) {
+      const band = await columns(thumb, from, to);
+      assert.ok(!(Math.abs(band.mean - 128) < 3 && band.sd < 3), `columns ${from}-${to} are the photo, not padding`);
+    }
   });
 
   it('keep a face well inside the photo unpadded', async () => {
