@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import hnswlib from 'hnswlib-node';
-import { assignIncremental, clusterFaces, DEFAULT_PARAMS, isGoodFace, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/cluster.ts';
+import { assignIncremental, clusterFaces, DEFAULT_PARAMS, isGoodFace, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { seededRandom } from '../test/seeded-random.ts';
 import { machine, machineLine, peakRssMiB, printJson, round } from './common.ts';
@@ -23,7 +23,7 @@ const USAGE = `usage: npm run bench:cluster -- [--db FILE] [--sizes 10000,100000
   --new-photos N   photos added in the incremental run (default 20)
   --queries N      single HNSW queries timed for p50/p99 (default 1000)`;
 
-// The app's index settings (native/ann.ts), so latencies mean the same thing.
+// The app's index settings (native/search/ann.ts), so latencies mean the same thing.
 const M = 16;
 const EF_CONSTRUCTION = 200;
 const EF_SEARCH = 64;

@@ -1,5 +1,5 @@
 /**
- * @file `tsx bench/cluster-experiments.ts <lfw.db>`: the measurement behind native/cluster.ts.
+ * @file `tsx bench/cluster-experiments.ts <lfw.db>`: the measurement behind native/people/cluster.ts.
  * Runs each candidate algorithm over a grid of thresholds on the kNN graph of an indexed
  * lfw-dev library and prints pairwise and BCubed precision/recall/F on two disjoint splits:
  * people whose names start A–D (tuning) and E–H (held out). The setting for each algorithm is
@@ -12,10 +12,10 @@
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FaceIndex } from '../native/ann.ts';
+import { FaceIndex } from '../native/search/ann.ts';
 import { labelledFaces, type LabelledFace } from './labels.ts';
-import { assignIncremental, attachPoorFaces, clusterFaces, summarisePerson, DEFAULT_GATE, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type ClusterParams, type ClusterResult, type Knn, type Neighbour, type QualityGate } from '../native/cluster.ts';
-import { clusterScores, labelsFromClusters, type ClusterScores } from '../native/cluster-metrics.ts';
+import { assignIncremental, attachPoorFaces, clusterFaces, summarisePerson, DEFAULT_GATE, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type ClusterParams, type ClusterResult, type Knn, type Neighbour, type QualityGate } from '../native/people/cluster.ts';
+import { clusterScores, labelsFromClusters, type ClusterScores } from './cluster-metrics.ts';
 import { Store, type FaceRow } from '../native/store/index.ts';
 import { machine, machineLine } from './common.ts';
 

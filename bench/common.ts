@@ -6,8 +6,8 @@
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import type { DeviceChoice } from '../native/runtime.ts';
-import { scanFolder } from '../native/scan.ts';
+import type { DeviceChoice } from '../native/pipeline/runtime.ts';
+import { scanFolder } from '../native/pipeline/scan.ts';
 
 /** Prefix of the one line a benchmark (or a child of one) prints for machines to read. */
 export const JSON_PREFIX = 'BENCH_JSON ';

@@ -5,9 +5,9 @@
  * (TAR) when 0.1% / 0.01% of different-person pairs are (FAR). Histograms, not sorting, so all
  * ~14M pairs of lfw-dev are counted.
  */
-import '../native/no-telemetry.ts';
+import '../native/pipeline/no-telemetry.ts';
 import { Store } from '../native/store/index.ts';
-import { cosine } from '../native/embed.ts';
+import { cosine } from '../native/pipeline/embed.ts';
 import { labelledFaces } from './labels.ts';
 
 const BINS = 4000; // cosine in [-1, 1] at 0.0005 resolution

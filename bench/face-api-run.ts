@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { scanFolder } from '../native/scan.ts';
+import { scanFolder } from '../native/pipeline/scan.ts';
 import { cpuSeconds, peakRssMiB, round, type Contender } from './common.ts';
 import type { FromWorker, ToWorker } from './face-api-worker.ts';
 

@@ -3,16 +3,16 @@
  * and how close the whole pipeline comes to the pace of its models alone. The last figure
  * tells whether a speed-up has to come from the models or from the plumbing around them.
  */
-import '../native/no-telemetry.ts';
+import '../native/pipeline/no-telemetry.ts';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { alignFace } from '../native/align.ts';
-import { decodePhoto } from '../native/decode.ts';
-import { detectFaces, detectorInput } from '../native/detect.ts';
-import type { Embedder } from '../native/embed.ts';
-import type { StageTimes } from '../native/indexer.ts';
-import type { LoadedSession } from '../native/runtime.ts';
-import { scanFolder } from '../native/scan.ts';
+import { alignFace } from '../native/pipeline/align.ts';
+import { decodePhoto } from '../native/pipeline/decode.ts';
+import { detectFaces, detectorInput } from '../native/pipeline/detect.ts';
+import type { Embedder } from '../native/pipeline/embed.ts';
+import type { StageTimes } from '../native/pipeline/indexer.ts';
+import type { LoadedSession } from '../native/pipeline/runtime.ts';
+import { scanFolder } from '../native/pipeline/scan.ts';
 import { limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round } from './common.ts';
 import { runKith } from './kith-run.ts';
 

@@ -1,18 +1,18 @@
 /**
  * @file `node --import tsx bench/merge-questions-bench.ts <indexed labelled library .db>`: where
- * to put the floor of "Are these the same person?" (native/merge-questions.ts). Copies the
+ * to put the floor of "Are these the same person?" (native/people/merge-questions.ts). Copies the
  * library (the original is never written), clusters it in full, then takes every candidate pair
  * of people the questions would consider and scores it against the labels (bench/labels.ts):
  * a person is the label most of its labelled faces carry, a pair is "same" when both carry one
  * label. Prints, per 0.02 linkage bin, how many pairs there are and the share that is one
  * person, and the precision of asking everything from each bin up.
  */
-import '../native/no-telemetry.ts';
+import '../native/pipeline/no-telemetry.ts';
 import { copyFileSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { FaceIndex } from '../native/ann.ts';
-import { mergeCandidates } from '../native/merge-questions.ts';
-import { PeopleClusterer } from '../native/people-cluster.ts';
+import { FaceIndex } from '../native/search/ann.ts';
+import { mergeCandidates } from '../native/people/merge-questions.ts';
+import { PeopleClusterer } from '../native/people/clusterer.ts';
 import { Store } from '../native/store/index.ts';
 import { tempDir } from './common.ts';
 import { labelledFaces } from './labels.ts';

@@ -12,12 +12,12 @@
  * asked, and shown confidence against measured accuracy in 10% bins; for all people and for
  * each half (A–D, where tuning is done, and E–H, where it is read).
  */
-import '../native/no-telemetry.ts';
+import '../native/pipeline/no-telemetry.ts';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KithEngine } from '../native/api.ts';
-import { scanFolder } from '../native/scan.ts';
+import { KithEngine } from '../native/api/api.ts';
+import { scanFolder } from '../native/pipeline/scan.ts';
 import { Store } from '../native/store/index.ts';
 import { machine, machineLine, parseDevice, parseLimit, printJson, round, tempDir } from './common.ts';
 import { labelledFaces } from './labels.ts';

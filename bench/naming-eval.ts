@@ -1,6 +1,6 @@
 /**
  * @file How good are naming suggestions, measured on an indexed lfw-dev library; the numbers
- * behind the constants in native/classify.ts. `evaluateNaming` returns the figures (used by
+ * behind the constants in native/people/classify.ts. `evaluateNaming` returns the figures (used by
  * the CLI below and by the quality benchmark); `tsx bench/naming-eval.ts <lfw.db>` prints the
  * comparison table: nearest centroid vs one-vs-rest SVM at several C vs SVM + centroid.
  *
@@ -23,7 +23,7 @@
  * correctly, and the false-name rate there.
  *
  * Bench protocol (the quality benchmark's): the half is clustered as the app would
- * (native/cluster.ts, defaults, quality gate), each cluster's identity is the majority label of
+ * (native/people/cluster.ts, defaults, quality gate), each cluster's identity is the majority label of
  * its labelled faces; of the people who are the majority of some cluster, a deterministic half
  * is named by naming their largest such cluster (every face in it becomes a confirmed face of
  * theirs, impostors and background faces included, as naming a cluster in the app does). The
@@ -32,14 +32,14 @@
  * scored too: a cluster whose majority is a named person should get that name, any other
  * should get none.
  */
-import '../native/no-telemetry.ts';
+import '../native/pipeline/no-telemetry.ts';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { knnAmong } from '../native/ann.ts';
-import { CONFIDENCE, MARGIN_WEIGHT, NAMER_C, NAMER_LOSS, SUGGEST_GATE, trainNamer, type NamedExample, type Namer } from '../native/classify.ts';
-import { clusterFaces, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type Knn } from '../native/cluster.ts';
+import { knnAmong } from '../native/search/ann.ts';
+import { CONFIDENCE, MARGIN_WEIGHT, NAMER_C, NAMER_LOSS, SUGGEST_GATE, trainNamer, type NamedExample, type Namer } from '../native/people/classify.ts';
+import { clusterFaces, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type Knn } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { machine, machineLine } from './common.ts';
 import { labelledFaces, type LabelledFace } from './labels.ts';
@@ -156,7 +156,7 @@ export interface NamingEvalOptions {
   /** Methods to compare (default: the comparison table; `shippedOnly` for just the shipped one). */
   methods?: Method[];
   shippedOnly?: boolean;
-  /** Cluster id per face id for the bench protocol; default: cluster each half with native/cluster.ts. */
+  /** Cluster id per face id for the bench protocol; default: cluster each half with native/people/cluster.ts. */
   clusters?: ReadonlyMap<number, number>;
   log?: (line: string) => void;
 }

@@ -8,8 +8,8 @@
  * holds every pair above ~0.6.
  */
 import { parseArgs } from 'node:util';
-import { FaceIndex } from '../native/ann.ts';
-import { isNearDuplicate, NEAR_DUPLICATE, relativeBox, type ClusterFace } from '../native/cluster.ts';
+import { FaceIndex } from '../native/search/ann.ts';
+import { isNearDuplicate, NEAR_DUPLICATE, relativeBox, type ClusterFace } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { labelledFaces } from './labels.ts';
 

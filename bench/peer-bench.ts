@@ -6,7 +6,7 @@
  * libvips's thread pools, the peer as one worker thread per core. A folder holding a
  * groups.csv (the labelled group photos) is also scored for recall against its face counts.
  */
-import '../native/no-telemetry.ts';
+import '../native/pipeline/no-telemetry.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

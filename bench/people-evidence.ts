@@ -1,6 +1,6 @@
 /**
  * @file `tsx bench/people-evidence.ts <db of a labelled folder>`: which unnamed groups the
- * People grid shows and which go under "Maybe" (native/people-evidence.ts), against the labels.
+ * People grid shows and which go under "Maybe" (native/people/evidence.ts), against the labels.
  * Clusters every face as the app's full re-cluster does, then counts per rule: true people
  * (two or more labelled faces of one identity) put under Maybe, and wrong groups (no identity
  * twice: background strangers, look-alikes) shown. Rules are tuned on people A–D and read on
@@ -10,10 +10,10 @@
  * which holds a set of resized copies).
  */
 import { basename, dirname } from 'node:path';
-import { FaceIndex } from '../native/ann.ts';
-import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox, type ClusterFace } from '../native/cluster.ts';
-import { clusterScores, labelsFromClusters } from '../native/cluster-metrics.ts';
-import { evidenceOf, isMaybe, type Evidence, type EvidenceFace, type EvidenceRule } from '../native/people-evidence.ts';
+import { FaceIndex } from '../native/search/ann.ts';
+import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox, type ClusterFace } from '../native/people/cluster.ts';
+import { clusterScores, labelsFromClusters } from './cluster-metrics.ts';
+import { evidenceOf, isMaybe, type Evidence, type EvidenceFace, type EvidenceRule } from '../native/people/evidence.ts';
 import { Store } from '../native/store/index.ts';
 import { labelledFaces } from './labels.ts';
 

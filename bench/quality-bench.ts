@@ -6,15 +6,15 @@
  * fix the result; then simulates naming (the largest clusters of half the people) and prints
  * the namer's top-1, correct-accept and false-name rate on people never named.
  */
-import '../native/no-telemetry.ts';
+import '../native/pipeline/no-telemetry.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FaceIndex } from '../native/ann.ts';
-import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox } from '../native/cluster.ts';
-import { clusterScores, labelsFromClusters, type ClusterScores } from '../native/cluster-metrics.ts';
-import { indexFolder } from '../native/indexer.ts';
+import { FaceIndex } from '../native/search/ann.ts';
+import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox } from '../native/people/cluster.ts';
+import { clusterScores, labelsFromClusters, type ClusterScores } from './cluster-metrics.ts';
+import { indexFolder } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { JSON_PREFIX, machine, machineLine } from './common.ts';
 import { labelledFaces } from './labels.ts';

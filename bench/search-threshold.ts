@@ -56,7 +56,7 @@ function indexHalf(faces: string, work: string, half: Half): string {
   const folder = join(work, half.name);
   const photos = subsetFolder(faces, half.letters, folder);
   console.log(`indexing ${half.name}: ${photos} photos into ${db}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'native', 'cli.ts'), 'index', folder, '--db', db, '--device', 'cpu'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'native', 'cli', 'cli.ts'), 'index', folder, '--db', db, '--device', 'cpu'], {
     cwd: REPO,
     stdio: 'inherit',
   });

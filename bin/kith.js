@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Before anything can load ONNX Runtime, here and in the Node 22 child: no telemetry (native/no-telemetry.ts).
+// Before anything can load ONNX Runtime, here and in the Node 22 child: no telemetry (native/pipeline/no-telemetry.ts).
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +28,6 @@ if (major < 22) {
   const { register } = await import('tsx/esm/api');
   register();
   // run() exits only once stdout has been delivered: `kith export --json | jq` gets all of it.
-  const { run } = await import(join(here, '..', 'native', 'cli.ts'));
+  const { run } = await import(join(here, '..', 'native', 'cli', 'cli.ts'));
   await run(process.argv.slice(2));
 }

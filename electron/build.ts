@@ -47,7 +47,7 @@ export async function buildApp(root = resolve(dirname(fileURLToPath(import.meta.
     }),
     build({
       ...common,
-      entryPoints: ['native/engine-host.ts'],
+      entryPoints: ['native/api/engine-host.ts'],
       outfile: join(outDir, 'engine', 'engine-host.js'),
       platform: 'node',
       format: 'esm',

@@ -4,9 +4,9 @@
  * process dies. Knows nothing of Electron: main attaches a `send` function (the utility
  * process's `postMessage`) and feeds every message from the host to `receive`.
  */
-import type { ApiMethod, KithEvents } from '../native/api-types.ts';
-import type { HostMessage, HostRequest } from '../native/engine-host.ts';
-import type { MediaFile } from '../native/path-inside.ts';
+import type { ApiMethod, KithEvents } from '../native/api/types.ts';
+import type { HostMessage, HostRequest } from '../native/api/engine-host.ts';
+import type { MediaFile } from '../native/common/path-inside.ts';
 
 /** An engine call that failed; `user` marks a bad request (bad arguments, unknown id). */
 export class EngineError extends Error {

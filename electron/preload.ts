@@ -9,7 +9,7 @@
  * Built as one CommonJS file (sandboxed preloads cannot load ESM nor other files).
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import type { ApiMethod, KithEvents } from '../native/api-types.ts';
+import type { ApiMethod, KithEvents } from '../native/api/types.ts';
 import { CHANNELS, isApiMethod, type IpcReply } from './ipc.ts';
 import { mediaUrl, type MediaKind } from './urls.ts';
 

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { openInside, type MediaFile } from '../native/path-inside.ts';
+import { openInside, type MediaFile } from '../native/common/path-inside.ts';
 import { SCHEME } from './urls.ts';
 
 

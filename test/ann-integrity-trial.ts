@@ -8,7 +8,7 @@
  * The intact files are read from `<db>.hnsw.good` and `<db>.hnsw.json.good`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { FaceIndex, indexPathFor } from '../native/ann.ts';
+import { FaceIndex, indexPathFor } from '../native/search/ann.ts';
 import { Store } from '../native/store/index.ts';
 import { SEARCH_K, damage, type DamageMode } from './ann-damage.ts';
 import { seededRandom } from './seeded-random.ts';

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { FaceIndex, indexPathFor } from '../native/ann.ts';
+import { FaceIndex, indexPathFor } from '../native/search/ann.ts';
 import { Store } from '../native/store/index.ts';
 import { SEARCH_K, damage, type DamageMode } from './ann-damage.ts';
 import { BBT, REPO, runCli, tempDir, type CliResult } from './helpers.ts';

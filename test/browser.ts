@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import type { ApiMethod, KithApiSpec } from '../native/api-types.ts';
+import type { ApiMethod, KithApiSpec } from '../native/api/types.ts';
 import { REPO, startCli } from './helpers.ts';
 
 export const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';

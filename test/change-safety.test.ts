@@ -11,10 +11,10 @@ import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkS
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { KithEngine } from '../native/api.ts';
-import { indexFolder, type IndexOptions, type IndexSummary } from '../native/indexer.ts';
+import { KithEngine } from '../native/api/api.ts';
+import { indexFolder, type IndexOptions, type IndexSummary } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
-import { faceThumbPath, thumbsDirFor } from '../native/thumbs.ts';
+import { faceThumbPath, thumbsDirFor } from '../native/pipeline/thumbs.ts';
 import { FACES, tempDir } from './helpers.ts';
 
 const GROUP = join(FACES, 'groups', 'faceapi');

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { basename, dirname, join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { SUGGEST_GATE, trainNamer, type NamedExample, type Namer } from '../native/classify.ts';
-import { indexFolder } from '../native/indexer.ts';
+import { SUGGEST_GATE, trainNamer, type NamedExample, type Namer } from '../native/people/classify.ts';
+import { indexFolder } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
 

@@ -3,7 +3,7 @@
  * reaches the pipe (`kith export --json | jq`), a reader that stops early (`| head -1`) ends
  * the command quietly, the progress bar's time left reads 7m16s, Ctrl+C says the run was
  * interrupted and will resume (and it does), and `kith suggest` says why it has nothing.
- * Runs the real bin/kith.js and native/cli.ts as child processes on real photos.
+ * Runs the real bin/kith.js and native/cli/cli.ts as child processes on real photos.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { formatDuration } from '../native/index-report.ts';
+import { formatDuration } from '../native/cli/index-report.ts';
 import { BBT, copyFaces, facesIn, FACES, listFiles, REPO, runCli, startCli, tempDir } from './helpers.ts';
 
 const KITH = join(REPO, 'bin', 'kith.js');

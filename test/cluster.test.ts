@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { basename, dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { FaceIndex } from '../native/ann.ts';
-import { clusterScores } from '../native/cluster-metrics.ts';
+import { FaceIndex } from '../native/search/ann.ts';
+import { clusterScores } from '../bench/cluster-metrics.ts';
 import {
   assignIncremental,
   clusterFaces,
@@ -22,8 +22,8 @@ import {
   type ClusterFace,
   type ClusterResult,
   type Knn,
-} from '../native/cluster.ts';
-import { indexFolder } from '../native/indexer.ts';
+} from '../native/people/cluster.ts';
+import { indexFolder } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
 

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { KithEngine } from '../native/api.ts';
+import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
 import { BBT, copyFaces, facesIn, tempDir } from './helpers.ts';
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { KithEngine } from '../native/api.ts';
+import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
 import { seededRandom } from './seeded-random.ts';

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
-import { decodePhoto } from '../native/decode.ts';
-import { detectFaces, loadDetector, type Detection } from '../native/detect.ts';
-import type { LoadedSession } from '../native/runtime.ts';
+import { decodePhoto } from '../native/pipeline/decode.ts';
+import { detectFaces, loadDetector, type Detection } from '../native/pipeline/detect.ts';
+import type { LoadedSession } from '../native/pipeline/runtime.ts';
 import { FACES, facesIn } from './helpers.ts';
 
 let detector: LoadedSession;

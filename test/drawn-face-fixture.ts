@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { decodePhotoFile } from '../native/decode.ts';
-import { detectFaces, loadDetector } from '../native/detect.ts';
+import { decodePhotoFile } from '../native/pipeline/decode.ts';
+import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
 import { BBT } from './helpers.ts';
 
 /** Where leonard1.png is pasted, and how large. */

@@ -15,7 +15,7 @@ import { menuTemplate } from '../electron/menu.ts';
 import { createProtocolHandler, CSP, parseKithUrl, resolveAppPath } from '../electron/protocol.ts';
 import { APP_URL, mediaUrl } from '../electron/urls.ts';
 import { DEFAULT_STATE, loadWindowState, MIN_SIZE, sanitizeState, saveWindowState } from '../electron/window-state.ts';
-import type { HostRequest } from '../native/engine-host.ts';
+import type { HostRequest } from '../native/api/engine-host.ts';
 import { REPO, tempDir } from './helpers.ts';
 
 /** A built renderer, a secret beside it, and a library photo and thumbnail elsewhere. */

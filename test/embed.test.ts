@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { alignFace } from '../native/align.ts';
-import { decodePhoto } from '../native/decode.ts';
-import { detectFaces, loadDetector } from '../native/detect.ts';
-import { cosine, Embedder } from '../native/embed.ts';
+import { alignFace } from '../native/pipeline/align.ts';
+import { decodePhoto } from '../native/pipeline/decode.ts';
+import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
+import { cosine, Embedder } from '../native/pipeline/embed.ts';
 import { FACES, facesIn } from './helpers.ts';
 
 interface Sample {

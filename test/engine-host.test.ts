@@ -9,8 +9,8 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { KithEvents, LibraryStatus, PersonCard } from '../native/api-types.ts';
-import { startEngineHost, type HostMessage, type HostRequest, type Port } from '../native/engine-host.ts';
+import type { KithEvents, LibraryStatus, PersonCard } from '../native/api/types.ts';
+import { startEngineHost, type HostMessage, type HostRequest, type Port } from '../native/api/engine-host.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
 
 /** Electron's parentPort as the host sees it; `request` plays main's part. */

@@ -18,7 +18,7 @@ const IS_CLONE = existsSync(join(REPO, '.git')) && spawnSync('git', ['--version'
 
 /** Run `kith serve` from `checkout` until it prints its address (or exits); returns its output and what `/` answers. */
 async function serveFrom(checkout: string, db: string): Promise<{ code: number | null; stdout: string; stderr: string; index?: string; script?: { status: number; type: string | null } }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(checkout, 'native', 'cli.ts'), 'serve', '--db', db, '--port', '0', '--device', 'cpu'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(checkout, 'native', 'cli', 'cli.ts'), 'serve', '--db', db, '--port', '0', '--device', 'cpu'], {
     cwd: checkout,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

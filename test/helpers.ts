@@ -60,7 +60,7 @@ export interface CliResult {
  * second one, and a kill -9 would then miss the process doing the work).
  */
 export function startCli(args: string[], options: SpawnOptions = {}) {
-  return spawn(process.execPath, ['--import', 'tsx', join(REPO, 'native', 'cli.ts'), ...args], {
+  return spawn(process.execPath, ['--import', 'tsx', join(REPO, 'native', 'cli', 'cli.ts'), ...args], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,

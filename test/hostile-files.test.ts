@@ -9,8 +9,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSy
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { before, describe, it } from 'node:test';
-import { decodePhoto, decodePhotoFile, MAX_FILE_BYTES } from '../native/decode.ts';
-import { indexFolder, type IndexSummary } from '../native/indexer.ts';
+import { decodePhoto, decodePhotoFile, MAX_FILE_BYTES } from '../native/pipeline/decode.ts';
+import { indexFolder, type IndexSummary } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { BBT, FACES, tempDir } from './helpers.ts';
 

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IndexSummary } from '../native/indexer.ts';
-import { summaryText } from '../native/index-report.ts';
+import type { IndexSummary } from '../native/pipeline/indexer.ts';
+import { summaryText } from '../native/cli/index-report.ts';
 
 const run: IndexSummary = {
   runId: 2, provider: 'cpu', modelId: 'm', scanned: 465, unchanged: 464, touched: 0, indexed: 0, moved: 0, copies: 0,

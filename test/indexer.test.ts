@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { FaceIndex, indexPathFor } from '../native/ann.ts';
-import { Embedder } from '../native/embed.ts';
-import { indexFolder } from '../native/indexer.ts';
+import { FaceIndex, indexPathFor } from '../native/search/ann.ts';
+import { Embedder } from '../native/pipeline/embed.ts';
+import { indexFolder } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
-import { faceThumbPath } from '../native/thumbs.ts';
+import { faceThumbPath } from '../native/pipeline/thumbs.ts';
 import { FACES, copyFaces, facesIn, tempDir } from './helpers.ts';
 
 const people = ['leonard', 'sheldon', 'penny'];

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { KithEngine } from '../native/api.ts';
+import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
 import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, serve, shot, waitCount, waitText, type Server } from './browser.ts';
 import { CANVAS, drawnBox, makeCrowdPhoto } from './drawn-face-fixture.ts';

@@ -10,14 +10,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { alignFace } from '../native/align.ts';
-import { KithEngine } from '../native/api.ts';
-import { decodePhotoFile } from '../native/decode.ts';
-import { detectFaces, loadDetector } from '../native/detect.ts';
-import { cosine, Embedder } from '../native/embed.ts';
-import { landmarksInBox } from '../native/manual-face.ts';
+import { alignFace } from '../native/pipeline/align.ts';
+import { KithEngine } from '../native/api/api.ts';
+import { decodePhotoFile } from '../native/pipeline/decode.ts';
+import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
+import { cosine, Embedder } from '../native/pipeline/embed.ts';
+import { landmarksInBox } from '../native/pipeline/manual-face.ts';
 import { Store } from '../native/store/index.ts';
-import { faceThumbPath } from '../native/thumbs.ts';
+import { faceThumbPath } from '../native/pipeline/thumbs.ts';
 import { CANVAS, drawnBox, makeCrowdPhoto } from './drawn-face-fixture.ts';
 import { copyFaces, FACES, tempDir } from './helpers.ts';
 
@@ -169,7 +169,7 @@ describe('a named XMP region where the detector finds no face', { skip: noExifto
 });
 
 describe('landmarks placed in a box, where the detector finds no face', () => {
-  // People the landmark proportions were not measured on (native/manual-face.ts LANDMARKS_IN_BOX).
+  // People the landmark proportions were not measured on (native/pipeline/manual-face.ts LANDMARKS_IN_BOX).
   const PEOPLE: Record<string, [string, string]> = {
     alex_lacamoire: ['alex_lacamoire1.jpg', 'img1.jpg'],
     biden: ['biden.jpg', 'biden2.jpg'],

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { KithEngine } from '../native/api.ts';
+import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
 import { apiOf, ensureRendererBuilt, launch, NO_BROWSER, serve, shot, waitText, type Server } from './browser.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';

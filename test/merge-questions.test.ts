@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { basename, dirname, join } from 'node:path';
 import { before, describe, it, mock } from 'node:test';
-import { KithEngine } from '../native/api.ts';
-import type { MergeQuestion } from '../native/api-types.ts';
-import { runPeopleCommand } from '../native/cli-people.ts';
+import { KithEngine } from '../native/api/api.ts';
+import type { MergeQuestion } from '../native/api/types.ts';
+import { runPeopleCommand } from '../native/cli/people.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
 

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { ensureModels, obtainSource, sha256 } from '../models/fetch.ts';
 import { SIRIUS_MFN } from '../models/sources.ts';
 import { tfliteToOnnx } from '../models/tflite-to-onnx.ts';
-import { loadManifest, MODELS_DIR, ort } from '../native/runtime.ts';
+import { loadManifest, MODELS_DIR, ort } from '../native/pipeline/runtime.ts';
 
 const manifest = loadManifest();
 const modelFile = (id: string) => join(MODELS_DIR, manifest.models.find((m) => m.id === id)!.file);

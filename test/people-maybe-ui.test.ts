@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { KithEngine } from '../native/api.ts';
+import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
 import { NO_BROWSER, ensureRendererBuilt, launch, serve, type Server } from './browser.ts';
 import { tempDir } from './helpers.ts';

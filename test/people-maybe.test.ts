@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { KithEngine } from '../native/api.ts';
-import { relativeBox } from '../native/cluster.ts';
-import { evidenceOf, isMaybe, type EvidenceFace } from '../native/people-evidence.ts';
+import { KithEngine } from '../native/api/api.ts';
+import { relativeBox } from '../native/people/cluster.ts';
+import { evidenceOf, isMaybe, type EvidenceFace } from '../native/people/evidence.ts';
 import { Store } from '../native/store/index.ts';
 import { tempDir } from './helpers.ts';
 import { makeMaybeLibrary } from './maybe-fixture.ts';

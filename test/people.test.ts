@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { KithEngine } from '../native/api.ts';
+import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
 import { FACES, copyFaces, facesIn, tempDir } from './helpers.ts';
 

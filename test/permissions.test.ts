@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { indexPathFor } from '../native/ann.ts';
-import { indexFolder } from '../native/indexer.ts';
+import { indexPathFor } from '../native/search/ann.ts';
+import { indexFolder } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
-import { thumbsDirFor } from '../native/thumbs.ts';
+import { thumbsDirFor } from '../native/pipeline/thumbs.ts';
 import { copyFaces, facesIn, runCli, tempDir } from './helpers.ts';
 
 const posixOnly = { skip: process.platform === 'win32' ? 'Windows has no Unix modes (per-user ACLs on %APPDATA%)' : false };

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { alignFace } from '../native/align.ts';
-import { decodePhoto } from '../native/decode.ts';
-import { detectFaces, loadDetector } from '../native/detect.ts';
-import { cosine, Embedder } from '../native/embed.ts';
-import { canLoadLibrary, gpuProvidersFor, gpuUnavailableReason } from '../native/runtime.ts';
+import { alignFace } from '../native/pipeline/align.ts';
+import { decodePhoto } from '../native/pipeline/decode.ts';
+import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
+import { cosine, Embedder } from '../native/pipeline/embed.ts';
+import { canLoadLibrary, gpuProvidersFor, gpuUnavailableReason } from '../native/pipeline/runtime.ts';
 import { BBT, copyFaces, facesIn, runCli, tempDir } from './helpers.ts';
 
 describe('execution providers', () => {

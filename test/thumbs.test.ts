@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodePhotoFile } from '../native/decode.ts';
-import { detectFaces, loadDetector } from '../native/detect.ts';
-import { THUMB_SIZE, renderFaceThumb } from '../native/thumbs.ts';
+import { decodePhotoFile } from '../native/pipeline/decode.ts';
+import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
+import { THUMB_SIZE, renderFaceThumb } from '../native/pipeline/thumbs.ts';
 import { FACES } from './helpers.ts';
 
 /** Mean and spread of one band of columns of a thumbnail (all channels). */

@@ -5,7 +5,7 @@
  * in read-then-write transactions (what `kith index` does per batch). It prints one JSON line:
  * how many operations ran and how many failed with SQLITE_BUSY.
  */
-import { PeopleService } from '../native/people.ts';
+import { PeopleService } from '../native/people/service.ts';
 import { Store } from '../native/store/index.ts';
 
 const [dbPath, mode, countArg] = process.argv.slice(2);

@@ -13,7 +13,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { PersonCard } from '../native/api-types.ts';
+import type { PersonCard } from '../native/api/types.ts';
 import { Store } from '../native/store/index.ts';
 import { gridLayout, indicesInRect, stepIndex, visibleRange } from '../renderer/src/lib/virtual-grid.ts';
 import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, serve, shot, waitCount, waitText, type Server } from './browser.ts';

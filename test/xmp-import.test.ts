@@ -11,9 +11,10 @@ import { cpSync, mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { boxIou, regionsInXmp, uprightBox, type NormBox } from '../native/metadata/xmp-regions.ts';
+import { regionsInXmp, uprightBox, type NormBox } from '../native/metadata/xmp-regions.ts';
+import { iou as boxIou } from '../native/common/geometry.ts';
 import { REGION_FACE_IOU } from '../native/metadata/region-import.ts';
-import { PeopleService } from '../native/people.ts';
+import { PeopleService } from '../native/people/service.ts';
 import { Store } from '../native/store/index.ts';
 import { FACES, runCli, tempDir } from './helpers.ts';
 

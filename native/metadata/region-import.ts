@@ -8,11 +8,12 @@
  * marked 'imported'), named like the rest: the other tool's user said a face is there.
  */
 import { stat } from 'node:fs/promises';
-import { isInside } from '../index-plan.ts';
-import { addFaceFromBox, type ManualFaceModels } from '../manual-face.ts';
-import { PeopleService, UserError } from '../people.ts';
+import { isInside } from '../pipeline/index-plan.ts';
+import { addFaceFromBox, type ManualFaceModels } from '../pipeline/manual-face.ts';
+import { PeopleService, UserError } from '../people/service.ts';
 import type { Store } from '../store/index.ts';
-import { boxIou, readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from './xmp-regions.ts';
+import { iou, normaliseBox } from '../common/geometry.ts';
+import { readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from './xmp-regions.ts';
 
 /**
  * A region names a detected face when their boxes overlap by IoU >= 0.3. Tools draw regions
@@ -51,8 +52,8 @@ export function placeRegions(regions: readonly NamedRegion[], faces: readonly De
   const pairs: Array<{ r: number; f: number; iou: number }> = [];
   regions.forEach((region, r) =>
     faces.forEach((face, f) => {
-      const iou = boxIou(region.box, face.box);
-      if (iou >= REGION_FACE_IOU) pairs.push({ r, f, iou });
+      const overlap = iou(region.box, face.box);
+      if (overlap >= REGION_FACE_IOU) pairs.push({ r, f, iou: overlap });
     }),
   );
   pairs.sort((a, b) => b.iou - a.iou);
@@ -171,7 +172,7 @@ function applyNames(store: Store, people: PeopleService, placed: Placed[], photo
 function facesOfPhoto(store: Store, photo: PhotoToRead): Detected[] {
   return store.faces.forPhoto(photo.id).map((f) => ({
     id: f.id,
-    box: { x1: f.box.x1 / photo.width, y1: f.box.y1 / photo.height, x2: f.box.x2 / photo.width, y2: f.box.y2 / photo.height },
+    box: normaliseBox(f.box, photo.width, photo.height),
   }));
 }
 

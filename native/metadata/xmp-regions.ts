@@ -8,14 +8,10 @@ import { open } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import exifr from 'exifr';
 import sharp from 'sharp';
+import { iou, type Box } from '../common/geometry.ts';
 
 /** A box as fractions of the photo's width and height. */
-export interface NormBox {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
+export type NormBox = Box;
 
 export interface NamedRegion {
   name: string;
@@ -154,14 +150,6 @@ export function uprightBox(b: NormBox, orientation: number): NormBox {
   return { x1: Math.min(ax, bx), y1: Math.min(ay, by), x2: Math.max(ax, bx), y2: Math.max(ay, by) };
 }
 
-export function boxIou(a: NormBox, b: NormBox): number {
-  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter);
-}
-
 /** The sidecars a photo may have, the one that wins first: `photo.jpg.xmp`, then `photo.xmp`. */
 export function sidecarPaths(photoPath: string): string[] {
   const stem = basename(photoPath, extname(photoPath));
@@ -209,10 +197,10 @@ export async function readPhotoRegions(photoPath: string): Promise<NamedRegion[]
     const sameName = (o: NamedRegion, name: string) => o.name.toLowerCase() === name.toLowerCase();
     for (const r of await regionsInXmp(s.packet)) {
       const box = uprightBox(r.box, orientation);
-      if (earlier.some((o) => sameName(o, r.name) || boxIou(o.box, box) >= SAME_REGION_IOU)) continue;
+      if (earlier.some((o) => sameName(o, r.name) || iou(o.box, box) >= SAME_REGION_IOU)) continue;
       // One packet often holds the same face twice, as an MWG and a Microsoft region (Kith's own
       // export does): one region, or the second would find no face left and become a face itself.
-      if (out.some((o) => o.file === s.file && sameName(o, r.name) && boxIou(o.box, box) >= SAME_REGION_IOU)) continue;
+      if (out.some((o) => o.file === s.file && sameName(o, r.name) && iou(o.box, box) >= SAME_REGION_IOU)) continue;
       out.push({ name: r.name, box, source: s.source, file: s.file });
     }
   }

@@ -11,10 +11,11 @@ import { existsSync } from 'node:fs';
 import { ExifTool, type WriteTags } from 'exiftool-vendored';
 import exifr from 'exifr';
 import sharp from 'sharp';
-import type { XmpExportResult, XmpSidecarStyle } from '../api-types.ts';
-import { UserError } from '../people.ts';
+import type { XmpExportResult, XmpSidecarStyle } from '../api/types.ts';
+import { UserError } from '../people/service.ts';
 import type { Store } from '../store/index.ts';
-import { boxIou, sidecarPaths, uprightBox, usableName, type NormBox } from './xmp-regions.ts';
+import { iou } from '../common/geometry.ts';
+import { sidecarPaths, uprightBox, usableName, type NormBox } from './xmp-regions.ts';
 
 export type SidecarStyle = XmpSidecarStyle;
 export const SIDECAR_STYLES: readonly SidecarStyle[] = ['jpg.xmp', 'xmp'];
@@ -65,7 +66,7 @@ function mpBox(region: Struct): NormBox | null {
 /** A region of another tool (or an older export) that Kith's faces replace: same face or same name. */
 function replacedBy(faces: readonly NamedFace[], name: unknown, box: NormBox | null): boolean {
   const n = usableName(name)?.toLowerCase();
-  return faces.some((f) => f.name.toLowerCase() === n || (box !== null && boxIou(f.box, box) >= SAME_FACE_IOU));
+  return faces.some((f) => f.name.toLowerCase() === n || (box !== null && iou(f.box, box) >= SAME_FACE_IOU));
 }
 
 const round = (v: number) => Math.round(v * 1e6) / 1e6;

@@ -5,7 +5,7 @@
  * with the database's mode) are private too; an older library's files are made private here.
  */
 import Database from 'better-sqlite3';
-import { createPrivateFile, secureLibraryFiles } from '../library-files.ts';
+import { createPrivateFile, secureLibraryFiles } from './library-files.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;

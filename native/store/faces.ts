@@ -2,7 +2,7 @@
  * @file Face rows: geometry, quality and the embedding of every face found, each tagged with
  * the model that made its vector so two embedding spaces are never compared.
  */
-import type { Point } from '../detect.ts';
+import type { Point } from '../common/geometry.ts';
 import { fromBlob, toBlob } from './blobs.ts';
 import type { Db } from './db.ts';
 import type { FaceOrigin, FaceRow, NewFace } from './records.ts';

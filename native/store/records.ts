@@ -2,7 +2,7 @@
  * @file Row shapes as the rest of the engine sees them (camelCase, typed arrays), so SQL
  * column names never leak out of store/.
  */
-import type { Point } from '../detect.ts';
+import type { Point } from '../common/geometry.ts';
 
 export type PhotoStatus = 'pending' | 'done' | 'error';
 

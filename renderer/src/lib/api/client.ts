@@ -1,14 +1,14 @@
 /**
  * @file The one typed API client every screen uses. It is built from the engine's own API
- * definition (native/api-types.ts) over whichever transport the page runs on, so a method,
+ * definition (native/api/types.ts) over whichever transport the page runs on, so a method,
  * its arguments and its result are checked at compile time and no component fetches by hand.
  */
-import { API_METHODS, type ApiMethod, type KithApiSpec, type KithEvents } from '../../../../native/api-types.ts';
+import { API_METHODS, type ApiMethod, type KithApiSpec, type KithEvents } from '../../../../native/api/types.ts';
 import { httpTransport } from './http-transport.ts';
 import { ipcTransport } from './ipc-transport.ts';
 import type { Transport } from './transport.ts';
 
-export type * from '../../../../native/api-types.ts';
+export type * from '../../../../native/api/types.ts';
 export { ApiError } from './transport.ts';
 
 export type ApiClient = {

@@ -6,7 +6,7 @@
  * `EventSource` and `<img src>` cannot send headers, so those same-origin GETs carry it as
  * `?token=` (the page sends no Referer, and they never show in the address bar).
  */
-import type { ApiMethod, KithEvents } from '../../../../native/api-types.ts';
+import type { ApiMethod, KithEvents } from '../../../../native/api/types.ts';
 import { ApiError, type EventName, type Transport } from './transport.ts';
 
 const TOKEN_KEY = 'kith-token';

@@ -3,7 +3,7 @@
  * HTTP transport (browser, `kith serve`) and the Electron IPC bridge implement, so no screen
  * knows which one it is running on.
  */
-import type { ApiMethod, KithEvents } from '../../../../native/api-types.ts';
+import type { ApiMethod, KithEvents } from '../../../../native/api/types.ts';
 
 export type EventName = keyof KithEvents;
 

@@ -16,8 +16,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { API_METHODS, type ApiMethod, type KithEvents } from './api-types.ts';
-import { openInside, type MediaFile } from './path-inside.ts';
+import { API_METHODS, type ApiMethod, type KithEvents } from './types.ts';
+import { openInside, type MediaFile } from '../common/path-inside.ts';
 import { newToken } from './serve-token.ts';
 
 export interface ApiHandler {

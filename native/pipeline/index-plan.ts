@@ -7,7 +7,7 @@
  */
 import { sep } from 'node:path';
 import type { ScannedFile, ScanProblem } from './scan.ts';
-import type { PhotoRow } from './store/index.ts';
+import type { PhotoRow } from '../store/index.ts';
 
 export interface Plan {
   /** Files to decode and detect: new content, or a photo's changed content (its faces are matched). */

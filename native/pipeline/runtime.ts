@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import type { ModelManifest } from '../models/manifest.ts';
+import type { ModelManifest } from '../../models/manifest.ts';
 
 export type DeviceChoice = 'cpu' | 'gpu' | 'auto';
 
@@ -27,7 +27,7 @@ export function gpuProvidersFor(platform: NodeJS.Platform): string[] {
 }
 
 /** The Kith checkout or installed app folder (the parent of native/). */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MODELS_DIR = process.env.KITH_MODELS_DIR ?? join(REPO_ROOT, 'models', 'onnx');
 
 export function loadManifest(dir = MODELS_DIR): ModelManifest {

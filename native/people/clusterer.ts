@@ -4,7 +4,7 @@
  * person ids (and so the names) of the faces they mostly held before. Runs in full (every
  * face re-clustered) or incrementally (only faces no person holds yet).
  */
-import { FaceIndex, knnAmong } from './ann.ts';
+import { FaceIndex, knnAmong } from '../search/ann.ts';
 import {
   assignIncremental,
   clusterFaces,
@@ -15,7 +15,7 @@ import {
   summarisePerson,
   type ClusterFace,
 } from './cluster.ts';
-import type { Decision, FaceRow, Store } from './store/index.ts';
+import type { Decision, FaceRow, Store } from '../store/index.ts';
 
 export interface ClusterSummary {
   mode: 'full' | 'incremental';

@@ -9,15 +9,14 @@
 import sharp from 'sharp';
 import { alignFace } from './align.ts';
 import { toOriginal } from './analyse.ts';
-import type { Box } from './api-types.ts';
+import { iou, normaliseBox, type Box, type Point } from '../common/geometry.ts';
 import { decodePhotoFile, type DecodedPhoto } from './decode.ts';
-import { detectFaces, type Point } from './detect.ts';
+import { detectFaces } from './detect.ts';
 import type { Embedder } from './embed.ts';
-import { iou } from './face-match.ts';
-import { UserError, type OpResult, type PeopleService } from './people.ts';
+import { UserError, type OpResult, type PeopleService } from '../people/service.ts';
 import { estimatePose, sharpness } from './quality.ts';
 import type { LoadedSession } from './runtime.ts';
-import type { FaceOrigin, Store } from './store/index.ts';
+import type { FaceOrigin, Store } from '../store/index.ts';
 import { renderFaceThumb, saveFaceThumbs } from './thumbs.ts';
 
 /** The region the detector looks at: the box grown to this many times its side, around its centre. */
@@ -99,7 +98,7 @@ async function landmarksNear(detector: LoadedSession, photo: DecodedPhoto, box: 
     .raw()
     .toBuffer();
   const back = (p: Point): Point => ({ x: left + (p.x * width) / w, y: top + (p.y * height) / h });
-  const norm = (b: Box) => ({ x1: b.x1 / photo.width, y1: b.y1 / photo.height, x2: b.x2 / photo.width, y2: b.y2 / photo.height });
+  const norm = (b: Box) => normaliseBox(b, photo.width, photo.height);
   let best: { overlap: number; landmarks: Point[] } | null = null;
   for (const d of await detectFaces(detector, { rgb, width: w, height: h }, REGION_SCORE)) {
     const p1 = back({ x: d.x1, y: d.y1 });

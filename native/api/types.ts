@@ -4,12 +4,9 @@
  * pulling in the engine.
  */
 
-export interface Box {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
+import type { Box } from '../common/geometry.ts';
+
+export type { Box };
 
 export type FaceState = 'confirmed' | 'machine' | 'unassigned';
 

@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, opendir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import type { FolderCheck } from './api-types.ts';
+import type { FolderCheck } from '../api/types.ts';
 import { PHOTO_EXTENSIONS } from './scan.ts';
 
 /** The walk stops after this many entries; the count is then a lower bound. */

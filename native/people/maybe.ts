@@ -3,8 +3,8 @@
  * the user has not touched lack the evidence to be shown as a person ("Maybe").
  */
 import { relativeBox } from './cluster.ts';
-import { evidenceOf, isMaybe, type EvidenceFace } from './people-evidence.ts';
-import type { PersonSummary, Store } from './store/index.ts';
+import { evidenceOf, isMaybe, type EvidenceFace } from './evidence.ts';
+import type { PersonSummary, Store } from '../store/index.ts';
 
 /**
  * Groups with more faces than this are always shown: clustering lets at most one poor face

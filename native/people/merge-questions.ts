@@ -6,10 +6,10 @@
  * the user already said are different (faces kept apart, or faces declined for the named one)
  * is never asked again.
  */
-import type { Neighbour } from './ann.ts';
-import type { MergeQuestion } from './api-types.ts';
+import type { Neighbour } from '../search/ann.ts';
+import type { MergeQuestion } from '../api/types.ts';
 import { isGoodFace, summarisePerson } from './cluster.ts';
-import type { Store } from './store/index.ts';
+import type { Store } from '../store/index.ts';
 
 /**
  * Average-linkage similarity from which a merge question is worth asking. Measured on lfw-dev

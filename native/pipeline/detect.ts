@@ -4,14 +4,12 @@
  * (NMS). Coordinates come back in the pixel space of the image that was passed in.
  */
 import sharp from 'sharp';
+import { iou, type Point } from '../common/geometry.ts';
 import type { DecodedPhoto } from './decode.ts';
 import { join } from 'node:path';
 import { loadManifest, MODELS_DIR, ort, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
 
-export interface Point {
-  x: number;
-  y: number;
-}
+export type { Point };
 
 export interface Detection {
   /** Box corners, in the coordinates of the image given to detectFaces. */
@@ -63,14 +61,6 @@ export async function detectorInput(photo: Pick<DecodedPhoto, 'rgb' | 'width' | 
     }
   }
   return { tensor: new ort.Tensor('float32', data, [1, 3, H, W]), scaleX: w / photo.width, scaleY: h / photo.height };
-}
-
-function iou(a: Detection, b: Detection): number {
-  const ix = Math.max(0, Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1));
-  const iy = Math.max(0, Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1));
-  const inter = ix * iy;
-  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /** Greedy non-maximum suppression, highest score first. */

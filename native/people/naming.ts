@@ -5,10 +5,10 @@
  * unassigned faces. Accepting and declining go through the person service, so both are
  * decisions like any other (stored, replayed, undoable).
  */
-import type { OpResult, Suggestion } from './api-types.ts';
+import type { OpResult, Suggestion } from '../api/types.ts';
 import { trainNamer, type NamedExample, type Namer } from './classify.ts';
-import { UserError, type PeopleService } from './people.ts';
-import type { Store } from './store/index.ts';
+import { UserError, type PeopleService } from './service.ts';
+import type { Store } from '../store/index.ts';
 
 export class Naming {
   private namer: Namer | null = null;

@@ -7,7 +7,7 @@ import type { DecodedPhoto } from './decode.ts';
 import { detectFaces, type Detection, type Point } from './detect.ts';
 import { estimatePose, sharpness } from './quality.ts';
 import type { LoadedSession } from './runtime.ts';
-import type { NewFace } from './store/index.ts';
+import type { NewFace } from '../store/index.ts';
 import { renderFaceThumb } from './thumbs.ts';
 
 export type FaceDraft = Omit<NewFace, 'modelId' | 'embedding'>;

@@ -12,14 +12,14 @@
  *                { type:'shutdown', id }                      → { type:'result', id, result:null }, then exit
  *   host → main  { type:'ready' } once listening;  { type:'event', event, data } for every engine event.
  */
-import './no-telemetry.ts';
+import '../pipeline/no-telemetry.ts';
 import { KithEngine } from './api.ts';
-import { API_METHODS, type ApiMethod, type KithEvents } from './api-types.ts';
-import { prepareLibraryFolder } from './library-files.ts';
-import { defaultDbPath } from './library-path.ts';
-import type { DeviceChoice } from './runtime.ts';
+import { API_METHODS, type ApiMethod, type KithEvents } from './types.ts';
+import { prepareLibraryFolder } from '../store/library-files.ts';
+import { defaultDbPath } from '../store/library-path.ts';
+import type { DeviceChoice } from '../pipeline/runtime.ts';
 import type { ApiHandler } from './serve.ts';
-import { Store } from './store/index.ts';
+import { Store } from '../store/index.ts';
 
 /** The part of Electron's `process.parentPort` the host uses (a fake in tests). */
 export interface Port {

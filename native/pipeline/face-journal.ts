@@ -5,8 +5,8 @@
  * bring a deleted face back; it restores nothing else either (the entry names no people).
  */
 import { basename } from 'node:path';
-import { UNDO_DEPTH } from './people.ts';
-import type { Store } from './store/index.ts';
+import { UNDO_DEPTH } from '../people/service.ts';
+import type { Store } from '../store/index.ts';
 
 /**
  * Journal the decided faces among those `lost` (call before deleting them, in the same

@@ -4,7 +4,7 @@
  * concatenated and the result normalised again, so cosine similarity weighs both equally.
  */
 import { join } from 'node:path';
-import type { ModelManifest } from '../models/manifest.ts';
+import type { ModelManifest } from '../../models/manifest.ts';
 import { ALIGNED_SIZE } from './align.ts';
 import { MODELS_DIR, loadManifest, ort, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
 

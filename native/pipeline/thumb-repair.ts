@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { toOriginal } from './analyse.ts';
 import { decodePhoto } from './decode.ts';
-import type { Store } from './store/index.ts';
+import type { Store } from '../store/index.ts';
 import { renderFaceThumb, saveFaceThumbs, thumbsDirFor } from './thumbs.ts';
 
 /** Photos (by id) with at least one face whose thumbnail file is missing, and those faces. */

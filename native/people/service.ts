@@ -3,8 +3,8 @@
  * merge, move, reject, confirm, hide, cover) are recorded as facts with an undo snapshot;
  * re-clustering (people-cluster.ts) replays those facts onto fresh machine output.
  */
-import type { Store } from './store/index.ts';
-import type { PersonRow, Snapshot } from './store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { PersonRow, Snapshot } from '../store/index.ts';
 
 /** How many user operations can be undone. */
 export const UNDO_DEPTH = 50;

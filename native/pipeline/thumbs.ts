@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from './align.ts';
-import { PRIVATE_FILE_MODE, ensurePrivateDir, libraryFiles } from './library-files.ts';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, libraryFiles } from '../store/library-files.ts';
 
 export const THUMB_SIZE = 160;
 /** Share of the box added on every side, so hair and chin show. */

@@ -6,7 +6,7 @@
  */
 import { opendir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { isWithin } from './path-inside.ts';
+import { isWithin } from '../common/path-inside.ts';
 
 export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif']);
 

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FaceIndex } from './ann.ts';
+import { FaceIndex } from '../search/ann.ts';
 import type {
   ApiMethod,
   FaceInfo,
@@ -21,26 +21,26 @@ import type {
   SearchHit,
   SearchPersonHit,
   SearchResult,
-} from './api-types.ts';
-import { alignFace } from './align.ts';
-import { toOriginal } from './analyse.ts';
-import { DecodeError, MAX_FILE_BYTES, decodePhoto, type DecodedPhoto } from './decode.ts';
-import { detectFaces, loadDetector } from './detect.ts';
-import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from './embed.ts';
-import { checkFolder, expandHome } from './folder-check.ts';
-import { indexFolder } from './indexer.ts';
-import { addNamedFace } from './manual-face.ts';
-import { mergeQuestions } from './merge-questions.ts';
-import { Naming } from './naming.ts';
-import { PeopleClusterer } from './people-cluster.ts';
-import { isMaybePerson } from './people-maybe.ts';
-import { PeopleService, UserError } from './people.ts';
-import type { DeviceChoice } from './runtime.ts';
-import type { FaceView, PhotoView, Store } from './store/index.ts';
-import { openInside, realFileInside, type MediaFile } from './path-inside.ts';
-import { faceThumbPath, renderFaceThumb, saveFaceThumbs, thumbsDirFor } from './thumbs.ts';
+} from './types.ts';
+import { alignFace } from '../pipeline/align.ts';
+import { toOriginal } from '../pipeline/analyse.ts';
+import { DecodeError, MAX_FILE_BYTES, decodePhoto, type DecodedPhoto } from '../pipeline/decode.ts';
+import { detectFaces, loadDetector } from '../pipeline/detect.ts';
+import { DEFAULT_EMBEDDER, Embedder, embedderModelId } from '../pipeline/embed.ts';
+import { checkFolder, expandHome } from '../pipeline/folder-check.ts';
+import { indexFolder } from '../pipeline/indexer.ts';
+import { addNamedFace } from '../pipeline/manual-face.ts';
+import { mergeQuestions } from '../people/merge-questions.ts';
+import { Naming } from '../people/naming.ts';
+import { PeopleClusterer } from '../people/clusterer.ts';
+import { isMaybePerson } from '../people/maybe.ts';
+import { PeopleService, UserError } from '../people/service.ts';
+import type { DeviceChoice } from '../pipeline/runtime.ts';
+import type { FaceView, PhotoView, Store } from '../store/index.ts';
+import { openInside, realFileInside, type MediaFile } from '../common/path-inside.ts';
+import { faceThumbPath, renderFaceThumb, saveFaceThumbs, thumbsDirFor } from '../pipeline/thumbs.ts';
 import type { ApiHandler } from './serve.ts';
-import { exportXmpSidecars, SIDECAR_STYLES, type SidecarStyle } from './metadata/xmp-write.ts';
+import { exportXmpSidecars, SIDECAR_STYLES, type SidecarStyle } from '../metadata/xmp-write.ts';
 import { bool, int, ints, optInt, optStr, str } from './validate.ts';
 
 export interface EngineOptions {

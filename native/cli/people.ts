@@ -3,9 +3,9 @@
  * search, cluster, export, export --xmp): each one call of the engine API, printed for a terminal.
  */
 import { readFile } from 'node:fs/promises';
-import type { OpResult, SearchResult, XmpSidecarStyle } from './api-types.ts';
-import type { KithEngine } from './api.ts';
-import { UserError } from './people.ts';
+import type { OpResult, SearchResult, XmpSidecarStyle } from '../api/types.ts';
+import type { KithEngine } from '../api/api.ts';
+import { UserError } from '../people/service.ts';
 
 function personRef(engine: KithEngine, ref: string): number {
   if (/^\d+$/.test(ref)) return Number(ref);

@@ -9,7 +9,7 @@
  * measured by `npm run bench:face-match` (bench/face-match.ts) on real group photos; see
  * the constants.
  */
-import type { Box } from './api-types.ts';
+import { iou, normaliseBox, turnBox, type Box } from '../common/geometry.ts';
 
 export interface MatchableFace {
   /** Box in the upright photo's pixels. */
@@ -41,28 +41,6 @@ export const SAME_FACE_COSINE = 0.7;
 export const SAME_PLACE_IOU = 0.5;
 export const SAME_PLACE_COSINE = 0.5;
 
-type Normalised = { x1: number; y1: number; x2: number; y2: number };
-
-function normalise(b: Box, width: number, height: number): Normalised {
-  return { x1: b.x1 / width, y1: b.y1 / height, x2: b.x2 / width, y2: b.y2 / height };
-}
-
-/** A normalised box after the photo turned `quarters` × 90° clockwise. */
-function turn(b: Normalised, quarters: number): Normalised {
-  let out = b;
-  for (let q = 0; q < quarters; q++) out = { x1: 1 - out.y2, y1: out.x1, x2: 1 - out.y1, y2: out.x2 };
-  return out;
-}
-
-export function iou(a: Normalised, b: Normalised): number {
-  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return union > 0 ? inter / union : 0;
-}
-
 function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   let na = 0;
@@ -77,12 +55,12 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 /** Box overlaps old × new under the quarter-turn that lines the most of them up. */
 function overlaps(before: MatchablePhoto, after: MatchablePhoto): number[][] {
-  const olds = before.faces.map((f) => normalise(f.box, before.width, before.height));
-  const news = after.faces.map((f) => normalise(f.box, after.width, after.height));
+  const olds = before.faces.map((f) => normaliseBox(f.box, before.width, before.height));
+  const news = after.faces.map((f) => normaliseBox(f.box, after.width, after.height));
   let best: number[][] = olds.map(() => news.map(() => 0));
   let bestScore = 0;
   for (let q = 0; q < 4; q++) {
-    const m = olds.map((o) => news.map((n) => iou(turn(o, q), n)));
+    const m = olds.map((o) => news.map((n) => iou(turnBox(o, q), n)));
     const score = m.reduce((s, row) => s + Math.max(0, ...row), 0);
     if (score > bestScore + 1e-9) {
       best = m;

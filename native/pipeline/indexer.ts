@@ -8,22 +8,22 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { FaceIndex } from './ann.ts';
+import { FaceIndex } from '../search/ann.ts';
 import { analysePhoto, recrop, type FaceDraft } from './analyse.ts';
 import { decodePhotoFile, DecodeError, photoFileSize, type DecodedPhoto } from './decode.ts';
 import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from './embed.ts';
 import { loadDetector } from './detect.ts';
 import { MODELS_DIR, type DeviceChoice } from './runtime.ts';
 import { scanFolder, type ScannedFile } from './scan.ts';
-import type { IndexProgress } from './api-types.ts';
-import type { Store } from './store/index.ts';
+import type { IndexProgress } from '../api/types.ts';
+import type { Store } from '../store/index.ts';
 import { saveFaceThumbs } from './thumbs.ts';
 import { isInside, planRun } from './index-plan.ts';
 import { applyPlan, recordNewCopies } from './index-apply.ts';
 import { matchFaces, type MatchableFace } from './face-match.ts';
 import { journalLostFaces } from './face-journal.ts';
 import { missingThumbs, rebuildThumbs } from './thumb-repair.ts';
-import { importFaceRegions } from './metadata/region-import.ts';
+import { importFaceRegions } from '../metadata/region-import.ts';
 
 /** Photos read and decoded ahead of the one in the detector. */
 const PREFETCH = 3;

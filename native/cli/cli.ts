@@ -2,24 +2,24 @@
  * @file The `kith` command line: index a folder with a live progress bar, and report on
  * the library. A thin shell over the engine; every number it prints comes from the store.
  */
-import './no-telemetry.ts';
+import '../pipeline/no-telemetry.ts';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KithEngine } from './api.ts';
-import { runAsProcess } from './cli-exit.ts';
-import { runPeopleCommand } from './cli-people.ts';
+import { KithEngine } from '../api/api.ts';
+import { runAsProcess } from './exit.ts';
+import { runPeopleCommand } from './people.ts';
 import { progressBar, shellWord, STOPPING_NOTICE, summaryText } from './index-report.ts';
-import { indexFolder } from './indexer.ts';
-import { UserError } from './people.ts';
-import { REPO_ROOT } from './runtime.ts';
-import { libraryToken } from './serve-token.ts';
-import { startServer } from './serve.ts';
-import { prepareLibraryFolder } from './library-files.ts';
-import { defaultDbPath } from './library-path.ts';
-import { regionConflicts, regionTotals } from './metadata/region-import.ts';
-import type { DeviceChoice } from './runtime.ts';
-import { Store } from './store/index.ts';
+import { indexFolder } from '../pipeline/indexer.ts';
+import { UserError } from '../people/service.ts';
+import { REPO_ROOT } from '../pipeline/runtime.ts';
+import { libraryToken } from '../api/serve-token.ts';
+import { startServer } from '../api/serve.ts';
+import { prepareLibraryFolder } from '../store/library-files.ts';
+import { defaultDbPath } from '../store/library-path.ts';
+import { regionConflicts, regionTotals } from '../metadata/region-import.ts';
+import type { DeviceChoice } from '../pipeline/runtime.ts';
+import { Store } from '../store/index.ts';
 
 const USAGE = `kith: finds the people in your photos
 

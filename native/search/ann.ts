@@ -11,8 +11,8 @@
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import hnswlib from 'hnswlib-node';
 import { checkHnswFile, sha256OfFile } from './ann-file.ts';
-import { PRIVATE_FILE_MODE, createPrivateFile, libraryFiles } from './library-files.ts';
-import type { Store } from './store/index.ts';
+import { PRIVATE_FILE_MODE, createPrivateFile, libraryFiles } from '../store/library-files.ts';
+import type { Store } from '../store/index.ts';
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;

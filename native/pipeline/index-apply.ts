@@ -5,7 +5,7 @@
  */
 import type { Plan } from './index-plan.ts';
 import { journalLostFaces } from './face-journal.ts';
-import type { Store } from './store/index.ts';
+import type { Store } from '../store/index.ts';
 
 export function applyPlan(store: Store, plan: Plan, runId: number): void {
   store.transaction(() => {
