@@ -1,17 +1,16 @@
 /**
  * The "Are these the same person?" card in a real Chromium at 800×600, on a real engine: the Big
- * Bang Theory portraits indexed, then two characters split as a clustering could split them
- * (machine assignments, no user decision). The card shows a few faces of both people side by
+ * Bang Theory portraits indexed (a copy of the shared library, indexed-fixture.ts), then two
+ * characters split as a clustering could split them (machine assignments, no user decision). The card shows a few faces of both people side by
  * side with Yes / No / Skip and how sure; Y merges, → skips, N keeps them apart for good.
  */
 import assert from 'node:assert/strict';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
 import { apiOf, ensureRendererBuilt, launch, NO_BROWSER, serve, shot, waitText, type Server } from './browser.ts';
-import { copyFaces, facesIn, tempDir } from './helpers.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 declare const document: { querySelector(sel: string): { getAttribute(name: string): string | null } | null };
 
@@ -27,14 +26,8 @@ describe('the merge question card', { skip: NO_BROWSER }, () => {
 
   before(async () => {
     ensureRendererBuilt();
-    const dir = tempDir('kith-merge-ui-');
-    const library = join(dir, 'Photos');
-    copyFaces(library, facesIn('portraits/faceapi-bbt'));
-    const db = join(dir, 'library.db');
-    const engine = new KithEngine(new Store(db), { device: 'cpu' });
-    await engine.client().startIndex(library);
-    await engine.idle();
-    const store = engine.store;
+    const { db } = await indexedFixtureCopy('bbt');
+    const store = new Store(db);
     const who = (faceId: number) => basename(dirname(store.views.photoOfFace(faceId)!.path));
     for (const [character, n] of [['leonard', 2], ['penny', 1]] as const) {
       const person = store.people.summaries().find((p) => p.faceCount > 0 && store.people.facesOf(p.id).every((f) => who(f.faceId) === character))!;

@@ -1,18 +1,15 @@
 /**
  * @file The People grid in a real browser: groups without the evidence of a person sit in a
  * collapsed "Maybe" section after everyone else, and open with a click. The library
- * (maybe-fixture.ts): seven characters with five portraits each, and Stuart in one portrait plus
- * a small face in a crowd, served by the real `kith serve`.
+ * (maybe-fixture.ts, indexed once and copied: indexed-fixture.ts): seven characters with five
+ * portraits each, and Stuart in one portrait plus a small face in a crowd, served by the real
+ * `kith serve`.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { KithEngine } from '../native/api/api.ts';
-import { Store } from '../native/store/index.ts';
-import { NO_BROWSER, ensureRendererBuilt, launch, serve, type Server } from './browser.ts';
-import { tempDir } from './helpers.ts';
-import { makeMaybeLibrary } from './maybe-fixture.ts';
+import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, serve, type Server } from './browser.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 describe('the Maybe section of the People grid', { skip: NO_BROWSER }, () => {
   let server: Server;
@@ -21,19 +18,10 @@ describe('the Maybe section of the People grid', { skip: NO_BROWSER }, () => {
   let stuart: number;
 
   before(async () => {
-    const dir = tempDir('kith-maybe-ui-');
-    const library = join(dir, 'Photos');
-    await makeMaybeLibrary(library);
-    const db = join(dir, 'library.db');
-    const engine = new KithEngine(new Store(db), { device: 'cpu' });
-    await engine.client().startIndex(library);
-    await engine.idle();
-    const people = await engine.client().people();
-    stuart = people.find((p) => p.maybe)!.id;
-    engine.store.close();
-
+    const { db } = await indexedFixtureCopy('maybe');
     ensureRendererBuilt();
     server = await serve(db);
+    stuart = (await apiOf(() => server)('people')).find((p) => p.maybe)!.id;
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(server.url);
