@@ -1,8 +1,9 @@
 /**
  * The "Are these the same person?" card in a real Chromium at 800×600, on a real engine: the Big
  * Bang Theory portraits indexed (a copy of the shared library, indexed-fixture.ts), then two
- * characters split as a clustering could split them (machine assignments, no user decision). The card shows a few faces of both people side by
- * side with Yes / No / Skip and how sure; Y merges, → skips, N keeps them apart for good.
+ * characters split as a clustering could split them (machine assignments, no user decision).
+ * The card shows a few faces of both people side by side with Yes / No / Skip and how sure; Y
+ * merges, → skips, N keeps them apart for good.
  */
 import assert from 'node:assert/strict';
 import { basename, dirname } from 'node:path';
