@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { ApiMethod, KithApiSpec } from '../native/api/types.ts';
-import { REPO, startCli } from './helpers.ts';
+import { REPO, startCli, waitFor } from './helpers.ts';
 
 export const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
 /** What a machine without Chromium is told, in the failure or in the skip. */
@@ -94,6 +94,52 @@ export function apiOf(server: () => Server) {
     if (!res.ok) throw new Error(`${method}: ${res.status} ${body.error}`);
     return body.result as Result<M>;
   };
+}
+
+type Progress = NonNullable<Result<'status'>['indexing']>;
+
+/** Wait until the server's indexing run reports progress that `ready` accepts; returns it. */
+export function runProgress(server: Server, ready: (run: Progress) => boolean, timeout = 180_000): Promise<Progress> {
+  const api = apiOf(() => server);
+  return waitFor(
+    'the indexing run to get there',
+    async () => {
+      const run = (await api('status')).indexing;
+      return run && ready(run) ? run : null;
+    },
+    { timeout, every: 20 },
+  );
+}
+
+/**
+ * Run `fn` with the server stopped (SIGSTOP), then let it go on (SIGCONT): no photo is indexed
+ * and no event sent meanwhile, so the page holds still; requests the page makes wait in their
+ * sockets, and the server reads them as soon as it goes on.
+ */
+export async function whileFrozen<T>(server: Server, fn: () => Promise<T>): Promise<T> {
+  server.child.kill('SIGSTOP');
+  try {
+    return await fn();
+  } finally {
+    server.child.kill('SIGCONT');
+  }
+}
+
+/**
+ * Click Pause while the run surely has photos left: once the engine reports at least `done`
+ * photos indexed and at least `ahead` still to go, the server is frozen for the click, so
+ * however slow the click, no photo is indexed meanwhile; let go, the server reads the pause
+ * request long before it could index `ahead` more photos. When the run is already too near its
+ * end, this fails (the folder is too small) rather than racing it.
+ */
+export async function pauseMidRun(server: Server, page: Page, { done = 1, ahead = 10 } = {}): Promise<void> {
+  const run = await runProgress(server, (p) => p.phase === 'indexing' && p.done >= done);
+  assert.ok(run.total - run.done >= ahead, `the run was too near its end to pause mid-run: ${run.done} of ${run.total} photos (a bigger folder is needed)`);
+  await whileFrozen(server, async () => {
+    const sent = page.waitForRequest((r) => r.url().endsWith('/api/pauseIndex'));
+    await page.getByTestId('pause-button').click();
+    await sent;
+  });
 }
 
 export function ensureRendererBuilt(): void {

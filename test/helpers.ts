@@ -1,11 +1,12 @@
 /**
  * @file Shared test fixtures: where the real face photos are, throwaway library folders,
- * and running the real `kith` CLI as a child process.
+ * waiting for a state, and running the real `kith` CLI as a child process.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,6 +47,21 @@ export function facesIn(sub: string, filter: (rel: string) => boolean = () => tr
   return listFiles(join(FACES, sub))
     .map((p) => relative(FACES, p))
     .filter((p) => /\.(jpe?g|png|webp)$/i.test(p) && filter(p));
+}
+
+/**
+ * Wait for a state, not a time: ask `probe` again and again (every `every` ms) until it answers
+ * something other than undefined, null or false, and return that; fail after `timeout` ms,
+ * saying what did not happen and the last answer.
+ */
+export async function waitFor<T>(what: string, probe: () => T | Promise<T>, { timeout = 10_000, every = 50 } = {}): Promise<Exclude<T, undefined | null | false>> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined && got !== null && got !== false) return got as Exclude<T, undefined | null | false>;
+    if (Date.now() > deadline) throw new Error(`gave up after ${timeout} ms waiting for ${what} (last: ${String(got)})`);
+    await sleep(every);
+  }
 }
 
 export interface CliResult {

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { apiOf, ensureRendererBuilt, launch, NO_BROWSER, overlap, serve, shot, waitCount, waitText, type Box, type Server } from './browser.ts';
-import { BBT, FACES, copyFaces, facesIn, tempDir } from './helpers.ts';
+import { apiOf, ensureRendererBuilt, launch, NO_BROWSER, overlap, pauseMidRun, runProgress, serve, shot, waitCount, waitText, whileFrozen, type Box, type Server } from './browser.ts';
+import { BBT, FACES, copyFaces, facesIn, tempDir, waitFor } from './helpers.ts';
 
 // The few browser globals used inside page.evaluate callbacks (this file compiles without the DOM lib).
 interface El {
@@ -95,16 +95,13 @@ describe('a new user\'s first hour, at 800×600', { skip: NO_BROWSER }, () => {
     await page.getByTestId('index-progress').waitFor({ timeout: 30_000 });
     await waitCount(page.getByTestId('toast-message'), 0, 3000);
     // The run records its folder once its models are loaded.
-    const deadline = Date.now() + 60_000;
-    while ((await api('status')).root === null && Date.now() < deadline) await page.waitForTimeout(100);
-    assert.equal((await api('status')).root, library, 'the server resolved ~ to HOME, not to its working directory');
+    const root = await waitFor('the run to record its folder', async () => (await api('status')).root, { timeout: 60_000 });
+    assert.equal(root, library, 'the server resolved ~ to HOME, not to its working directory');
   });
 
   it('shows the people found so far when paused, and keeps the folder\'s totals on resume', async () => {
     // Pause once a third of the folder is done.
-    const deadline = Date.now() + 180_000;
-    while (((await api('status')).indexing?.done ?? 0) < 15 && Date.now() < deadline) await page.waitForTimeout(100);
-    await page.getByTestId('pause-button').click();
+    await pauseMidRun(server, page, { done: 15 });
     await page.getByTestId('resume-button').waitFor({ timeout: 60_000 });
     const paused = await api('status');
     assert.equal(paused.paused, true);
@@ -117,20 +114,12 @@ describe('a new user\'s first hour, at 800×600', { skip: NO_BROWSER }, () => {
     await shot(page, 'first-hour-02-paused-people');
 
     await page.getByTestId('resume-button').click();
-    const seen: string[] = [];
-    const until = Date.now() + 120_000;
-    while (Date.now() < until) {
-      const text = await page.getByTestId('progress-counts').textContent({ timeout: 1000 }).catch(() => null);
-      if (text) seen.push(text.trim());
-      if (seen.some((t) => t.endsWith(`of ${photoCount} photos`)) || (await page.getByTestId('library-summary').count()) > 0) break;
-      await page.waitForTimeout(50);
-    }
-    const counted = seen.map((t) => /^(\d+) of (\d+) photos$/.exec(t)).filter((m) => m !== null && m[2] !== '0');
-    assert.ok(counted.length > 0, `the counter showed: ${seen.join(' | ')}`);
-    for (const m of counted) {
-      assert.equal(Number(m![2]), photoCount, `total is the whole folder: "${m![0]}"`);
-      assert.ok(Number(m![1]) >= paused.photos, `photos done before the pause count as done: "${m![0]}"`);
-    }
+    // With the resumed run indexing, hold the server still and read the counter it shows.
+    await runProgress(server, (run) => run.phase === 'indexing');
+    const counter = await whileFrozen(server, () => waitText(page.getByTestId('progress-counts'), /^\d+ of [1-9]\d* photos$/, 30_000));
+    const [, shownDone, shownTotal] = /^(\d+) of (\d+) photos$/.exec(counter)!;
+    assert.equal(Number(shownTotal), photoCount, `total is the whole folder: "${counter}"`);
+    assert.ok(Number(shownDone) >= paused.photos, `photos done before the pause count as done: "${counter}"`);
     await page.getByTestId('library-summary').waitFor({ timeout: 240_000 });
     assert.equal((await api('status')).photos, photoCount);
   });
@@ -195,8 +184,25 @@ describe('a new user\'s first hour, at 800×600', { skip: NO_BROWSER }, () => {
     await page.getByTestId('people-grid').waitFor();
     await go(`#/photo/${group.id}`);
     await waitCount(page.getByTestId('face-box'), group.faces.length);
-    await page.waitForFunction(() => document.querySelector('[data-testid="face-label"]')?.closest('.box') !== null);
-    await page.waitForTimeout(300); // the labels are placed after the photo is measured
+    // The labels are placed once the photo is measured: wait until the photo has loaded, every
+    // label is placed, and none has moved since the frame before.
+    await page.waitForFunction(
+      () => {
+        const dom = document as unknown as {
+          querySelector(sel: string): { complete: boolean } | null;
+          querySelectorAll(sel: string): ArrayLike<{ classList: { contains(c: string): boolean }; getBoundingClientRect(): { left: number; top: number } }>;
+        };
+        const g = globalThis as unknown as { lastLabelSpots?: string };
+        const labels = Array.from(dom.querySelectorAll('[data-testid="face-label"]'));
+        if (!dom.querySelector('[data-testid="photo-viewer"] img')?.complete || labels.length === 0 || !labels.every((l) => l.classList.contains('placed'))) return false;
+        const spots = JSON.stringify(labels.map((l) => [l.getBoundingClientRect().left, l.getBoundingClientRect().top]));
+        const settled = g.lastLabelSpots === spots;
+        g.lastLabelSpots = spots;
+        return settled;
+      },
+      undefined,
+      { polling: 'raf' },
+    );
     const labels = await page.getByTestId('face-label').evaluateAll((els) =>
       els.map((e) => {
         const r = (e as unknown as { getBoundingClientRect(): { left: number; top: number; width: number; height: number } }).getBoundingClientRect();

@@ -4,10 +4,11 @@
  * naming, splitting and merging, moving, "not this person", a suggestion, search by face and
  * by photo, the photo viewer, undo with its toast), each step checked in the page AND through
  * the API. Then the loopback server's defences, and a 10 000-face person in the virtual grid.
- * Screenshots of each screen go to test-artifacts/; the People screen also to docs/.
+ * Screenshots of each screen go to test-artifacts/; the People screen also to docs/ (the README's)
+ * when KITH_SCREENSHOT=1.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { PersonCard } from '../native/api/types.ts';
 import { Store } from '../native/store/index.ts';
 import { gridLayout, indicesInRect, stepIndex, visibleRange } from '../renderer/src/lib/virtual-grid.ts';
-import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, serve, shot, waitCount, waitText, type Server } from './browser.ts';
+import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, pauseMidRun, serve, shot, waitCount, waitText, type Server } from './browser.ts';
 import { FACES, REPO, copyFaces, facesIn, tempDir } from './helpers.ts';
 
 // The few browser globals used inside page.evaluate callbacks (this file compiles without the DOM lib).
@@ -125,6 +126,14 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await page.evaluate((h) => (location.hash = h), hash);
   }
 
+  /** Close every toast with its × button, as a user would. */
+  async function dismissToasts(): Promise<void> {
+    await page.evaluate(() => {
+      for (const close of document.querySelectorAll('[data-testid="toast"] button.close')) (close as unknown as { click(): void }).click();
+    });
+    await waitCount(page.getByTestId('toast'), 0);
+  }
+
   async function opToast(): Promise<string> {
     const text = (await toast().textContent()) ?? '';
     lastLabel = text;
@@ -170,11 +179,12 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await waitText(page.getByTestId('progress-counts'), /^\d+ of 46 photos$/);
     await shot(page, '02-indexing');
 
-    await page.getByTestId('pause-button').click();
+    await pauseMidRun(server, page, { done: 1 });
     await page.getByTestId('resume-button').waitFor({ timeout: 60_000 });
     const paused = await api('status');
     assert.equal(paused.paused, true);
     assert.equal(paused.indexing, null);
+    assert.ok(paused.photos >= 1 && paused.photos < 46, `${paused.photos} photos indexed before the pause`);
     await page.getByTestId('resume-button').click();
     await page.getByTestId('index-progress').waitFor();
     const resumed = await api('status');
@@ -445,8 +455,8 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await go('#/people');
     await page.getByTestId('people-grid').waitFor();
     await page.locator('h1').click(); // focus on the page, not in a text field
-    // Let the previous step's toast expire first, so the toast checked below can only be the undo's.
-    await page.getByTestId('toast-message').first().waitFor({ state: 'detached', timeout: 20_000 });
+    // Close the previous step's toast first, so the toast checked below can only be the undo's.
+    await dismissToasts();
     await page.keyboard.press('Control+z');
     await waitText(toast(), `Undid: ${lastLabel}`);
     await shot(page, '11-undo');
@@ -460,11 +470,11 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
     await waitCount(page.getByTestId('person-card'), (await api('people')).length);
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="person-card"] img')].every((i) => i.complete));
     await page.mouse.move(0, 0);
-    await page.waitForTimeout(8000); // let the toasts expire
+    await dismissToasts();
     const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     const path = await shot(page, '03-people');
-    mkdirSync(join(REPO, 'docs'), { recursive: true });
-    copyFileSync(path, join(REPO, 'docs', 'screenshot-people.png'));
+    // The README's screenshot is a tracked file: written only when asked for.
+    if (process.env.KITH_SCREENSHOT === '1') copyFileSync(path, join(REPO, 'docs', 'screenshot-people.png'));
     await page.emulateMedia({ colorScheme: 'dark' });
     const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     assert.notEqual(light, dark);
