@@ -11,7 +11,7 @@ import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KithEvents, LibraryStatus, PersonCard } from '../native/api/types.ts';
 import { startEngineHost, type HostMessage, type HostRequest, type Port } from '../native/api/engine-host.ts';
-import { copyFaces, facesIn, tempDir } from './helpers.ts';
+import { copyFaces, facesIn, tempDir, waitFor } from './helpers.ts';
 
 /** Electron's parentPort as the host sees it; `request` plays main's part. */
 class FakePort extends EventEmitter implements Port {
@@ -154,7 +154,7 @@ describe('the engine host (utilityProcess side of the desktop IPC)', () => {
   it('shuts down on request: closes the library, answers, then exits 0', async () => {
     result(await port.request({ type: 'shutdown' }));
     assert.equal(host.store.db.open, false);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the host to exit', () => exitCode !== null);
     assert.equal(exitCode, 0);
   });
 });
