@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openDb } from '../native/store/db.ts';
-import { copyFaces, facesIn, runCli, startCli, tempDir } from './helpers.ts';
+import { copyFaces, facesIn, runCli, startCli, tempDir, waitFor } from './helpers.ts';
 
 interface Snapshot {
   photos: number;
@@ -73,7 +72,7 @@ describe('kill -9 mid-run', () => {
       child.stderr!.resume();
       child.stdout!.resume();
       const exited = new Promise((done) => child.on('close', done));
-      while (photosDone(killedDb) < target && child.exitCode === null) await sleep(20);
+      await waitFor(`${target} photos saved`, () => photosDone(killedDb) >= target || child.exitCode !== null, { timeout: 300_000, every: 20 });
       assert.equal(child.exitCode, null, 'the run was still going when killed');
       child.kill('SIGKILL');
       await exited;
