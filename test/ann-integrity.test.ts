@@ -14,7 +14,8 @@ import { before, describe, it } from 'node:test';
 import { FaceIndex, indexPathFor } from '../native/search/ann.ts';
 import { Store } from '../native/store/index.ts';
 import { SEARCH_K, damage, type DamageMode } from './ann-damage.ts';
-import { BBT, REPO, runCli, tempDir, type CliResult } from './helpers.ts';
+import { REPO, runCli, type CliResult } from './helpers.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 import { seededRandom } from './seeded-random.ts';
 
 type Hits = Array<[number, number]>;
@@ -54,10 +55,8 @@ describe('a damaged HNSW file never takes Kith down', () => {
   let freshCli: CliResult;
 
   before(async () => {
-    dbPath = join(tempDir(), 'library.db');
+    dbPath = (await indexedFixtureCopy('bbt-sirius')).db;
     hnswPath = indexPathFor(dbPath);
-    const r = await runCli(['index', BBT, '--db', dbPath, '--device', 'cpu', '--embedder', 'sirius']);
-    assert.equal(r.code, 0, r.stderr);
     const store = new Store(dbPath);
     try {
       modelId = store.faces.modelCounts()[0]!.modelId;

@@ -36,6 +36,12 @@ const FIXTURES = {
     inputs: bbtPhotos,
     args: ['--device', 'cpu'],
   },
+  /** The same portraits with the small sirius embedder, as `kith index --embedder sirius` makes them. */
+  'bbt-sirius': {
+    fill: async (library) => copyFaces(library, facesIn('portraits/faceapi-bbt')),
+    inputs: bbtPhotos,
+    args: ['--device', 'cpu', '--embedder', 'sirius'],
+  },
   /** maybe-fixture.ts: seven characters, and Stuart once clearly and once small in a crowd. */
   maybe: {
     fill: makeMaybeLibrary,

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Store } from '../native/store/index.ts';
-import { BBT, REPO, runCli, tempDir } from './helpers.ts';
+import { REPO } from './helpers.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 interface WriterReport {
   mode: string;
@@ -33,9 +34,7 @@ describe('two processes writing one library', () => {
   let dbPath: string;
 
   before(async () => {
-    dbPath = join(tempDir(), 'library.db');
-    const r = await runCli(['index', BBT, '--db', dbPath, '--device', 'cpu', '--embedder', 'sirius']);
-    assert.equal(r.code, 0, r.stderr);
+    dbPath = (await indexedFixtureCopy('bbt-sirius')).db;
   });
 
   it('people operations and indexer transactions at the same time never hit SQLITE_BUSY', async () => {
