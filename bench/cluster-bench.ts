@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import hnswlib from 'hnswlib-node';
-import { assignIncremental, clusterFaces, DEFAULT_PARAMS, isGoodFace, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/people/cluster.ts';
+import { assignIncremental, CLUSTER_RULES, clusterFaces, isGoodFace, KNN_K, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { seededRandom } from '../test/seeded-random.ts';
 import { machine, machineLine, peakRssMiB, printJson, round } from './common.ts';
@@ -138,7 +138,7 @@ function runSize(src: Source, n: number, newPhotos: number, queries: number): Si
   const rand = seededRandom(n);
   const lib = new Library(src, n, rand);
   const { dim } = src;
-  const k = DEFAULT_PARAMS.k;
+  const k = KNN_K;
   // Hold out `newPhotos` random photos: the library is everything else, those photos arrive later.
   const photos = [...new Set(lib.faces.map((f) => f.photoId))];
   const held = new Set<number>();
@@ -242,7 +242,7 @@ function main(): void {
   console.log(machineLine(machine()));
   const src = values.db ? loadSource(values.db) : randomSource(Math.max(...sizes), 512, seededRandom(1));
   console.log(`source: ${values.db ? `${values.db} (${src.vectors.length} real faces, ${src.dim}-d, replayed in rotated copies + noise ${NOISE})` : `random identities, ${src.dim}-d`}`);
-  console.log(`HNSW M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF_SEARCH}; k=${DEFAULT_PARAMS.k}; params ${JSON.stringify(DEFAULT_PARAMS)}\n`);
+  console.log(`HNSW M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF_SEARCH}; k=${KNN_K}; rules ${JSON.stringify(CLUSTER_RULES)}\n`);
   const results: SizeResult[] = [];
   for (const n of sizes) {
     const r = runSize(src, n, newPhotos, queries);

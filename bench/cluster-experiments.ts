@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FaceIndex } from '../native/search/ann.ts';
 import { labelledFaces, type LabelledFace } from './labels.ts';
-import { assignIncremental, attachPoorFaces, clusterFaces, summarisePerson, DEFAULT_GATE, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type ClusterParams, type ClusterResult, type Knn, type Neighbour, type QualityGate } from '../native/people/cluster.ts';
+import { assignIncremental, CLUSTER_RULES, clusterFaces, summarisePerson, DEFAULT_GATE, isGoodFace, KNN_K, type ClusterFace, type ClusterResult, type Knn, type Neighbour, type QualityGate } from '../native/people/cluster.ts';
+import { attachPoorFaces, clusterWith, type ExperimentParams } from './cluster-experiment-params.ts';
 import { clusterScores, labelsFromClusters, type ClusterScores } from './cluster-metrics.ts';
 import { Store, type FaceRow } from '../native/store/index.ts';
 import { machine, machineLine } from './common.ts';
@@ -23,7 +24,7 @@ const USAGE = `usage: tsx bench/cluster-experiments.ts <lfw-dev library.db> [--p
 
   --portraits DB  also score the portrait sets, indexed into DB (kith index <faces>/portraits --db DB)
   --only NAME     run one family (cc, cw, dbscan, cpm, signed, average, params, gate, incremental, portraits)
-  --k N           neighbours per face in the kNN graph (default ${DEFAULT_PARAMS.k})`;
+  --k N           neighbours per face in the kNN graph (default ${KNN_K})`;
 
 /** Pairwise precision the tuning split must reach for a setting to be eligible. */
 const MIN_PRECISION = 0.995;
@@ -330,7 +331,7 @@ function family(name: string, splits: Split[], settings: Array<{ label: string; 
 }
 
 /** Seeds from another algorithm, finished like clusterFaces (poor faces join, small clusters unassigned). */
-function finish(sp: Split, seeds: number[][], p: Partial<ClusterParams> = {}): ClusterResult {
+function finish(sp: Split, seeds: number[][], p: Partial<ExperimentParams> = {}): ClusterResult {
   return attachPoorFaces(sp.faces, sp.knn, seeds, p);
 }
 
@@ -386,14 +387,14 @@ function incrementalRun(sp: Split, baseShare: number, batches: number, scope: 'a
     // batch's faces plus the unassigned faces among their nearest neighbours (what scales).
     const arriving = [...Array(n).keys()].filter((i) => batchOf[i] === b);
     const near = new Set(arriving);
-    for (const i of arriving) for (const e of sp.knnAll(i).slice(0, DEFAULT_PARAMS.k)) if (batchOf[e.j]! < b && person[e.j] === -1) near.add(e.j);
+    for (const i of arriving) for (const e of sp.knnAll(i).slice(0, KNN_K)) if (batchOf[e.j]! < b && person[e.j] === -1) near.add(e.j);
     const fresh = scope === 'all' ? [...Array(n).keys()].filter((i) => batchOf[i]! <= b && person[i] === -1) : [...near].sort((x, y) => x - y);
     if (fresh.length === 0) continue;
     const freshFaces = fresh.map((i) => sp.faces[i]!);
     const people = members.map((m, key) => summarisePerson(key, m.map((i) => sp.faces[i]!)));
     // Candidates: people holding one of the face's nearest neighbours among faces seen so far.
-    const candidates = (r: number) => sp.knnAll(fresh[r]!).flatMap((e) => (batchOf[e.j]! <= b && person[e.j]! >= 0 ? [person[e.j]!] : [])).slice(0, DEFAULT_PARAMS.k);
-    const knn = bruteKnn(freshFaces, DEFAULT_PARAMS.k);
+    const candidates = (r: number) => sp.knnAll(fresh[r]!).flatMap((e) => (batchOf[e.j]! <= b && person[e.j]! >= 0 ? [person[e.j]!] : [])).slice(0, KNN_K);
+    const knn = bruteKnn(freshFaces, KNN_K);
     const t0 = performance.now();
     const res = assignIncremental(freshFaces, knn, people, { candidates });
     times.push(performance.now() - t0);
@@ -438,11 +439,11 @@ export function loadPortraits(dbPath: string, k: number): Split[] {
   return [...sets.map((set) => makeSplit(set, faces, neighbours, (f) => f.startsWith(`${set}/`), k)), makeSplit('all portraits', faces, neighbours, () => true, k)];
 }
 
-function portraitTable(splits: Split[], settings: Array<{ label: string; opts: Partial<ClusterParams> }>): void {
+function portraitTable(splits: Split[], settings: Array<{ label: string; opts: Partial<ExperimentParams> }>): void {
   console.log(`${'portraits'.padEnd(18)} ${'setting'.padEnd(30)} faces people  pairP  pairR  | bcP    bcR    bcF    | clus unas mate`);
   for (const { label, opts } of settings) {
     for (const sp of splits) {
-      const r = clusterFaces(sp.faces, sp.knn, opts);
+      const r = clusterWith(sp.faces, sp.knn, opts);
       const s = score(sp, r);
       const people = new Set(sp.labels.filter((l) => l !== null)).size;
       console.log(
@@ -497,7 +498,7 @@ function main(): void {
     console.error(USAGE);
     process.exit(2);
   }
-  const k = values.k ? Number(values.k) : DEFAULT_PARAMS.k;
+  const k = values.k ? Number(values.k) : KNN_K;
   const only = values.only;
   const want = (name: string) => !only || only === name;
   console.log(machineLine(machine()));
@@ -545,20 +546,20 @@ bg = background (unlabelled) faces placed in a cluster.\n`);
       'average-linkage',
       splits,
       [0.35, 0.4, 0.45, 0.5].flatMap((t) =>
-        [0, 0.05, 0.1, 0.15].map((b) => ({ label: `link ${t} + ${b}/√(ab)`, run: (s: Split) => clusterFaces(s.faces, s.knn, { linkage: t, sizeBonus: b }) })),
+        [0, 0.05, 0.1, 0.15].map((b) => ({ label: `link ${t} + ${b}/√(ab)`, run: (s: Split) => clusterWith(s.faces, s.knn, { linkage: t, sizeBonus: b }) })),
       ),
     );
   }
   if (want('params')) {
     family('avg: poor joins', splits, [
-      { label: 'no joins (poor stay alone)', run: (s) => clusterFaces(s.faces, s.knn, { join: 2 }) },
+      { label: 'no joins (poor stay alone)', run: (s) => clusterWith(s.faces, s.knn, { join: 2 }) },
       ...(['clusters', 'faces'] as const).flatMap((rivals) =>
         [0.45, 0.5, 0.55].flatMap((j) =>
           [0, 0.05, 0.1].flatMap((m) =>
             [1, 2].flatMap((ms) =>
               [1, Infinity].map((cap) => ({
                 label: `${j} +${m} ${rivals === 'clusters' ? 'clus' : 'face'} min${ms} cap${cap}`,
-                run: (s: Split) => clusterFaces(s.faces, s.knn, { join: j, joinMargin: m, joinMinSize: ms, joinRivals: rivals, maxPoorPerGood: cap }),
+                run: (s: Split) => clusterWith(s.faces, s.knn, { join: j, joinMargin: m, joinMinSize: ms, joinRivals: rivals, maxPoorPerGood: cap }),
               })),
             ),
           ),
@@ -570,7 +571,7 @@ bg = background (unlabelled) faces placed in a cluster.\n`);
   }
   if (values.portraits && want('portraits')) {
     console.log(`\nPortrait sets (${values.portraits}): largest face of each photo labelled with its folder.`);
-    const d = DEFAULT_PARAMS;
+    const d = CLUSTER_RULES;
     portraitTable(loadPortraits(values.portraits, k), [
       { label: `default (${d.linkage} + ${d.sizeBonus}/√(ab))`, opts: {} },
       { label: 'link 0.4 + 0.05/√(ab)', opts: { linkage: 0.4 } },

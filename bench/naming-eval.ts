@@ -39,7 +39,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { knnAmong } from '../native/search/ann.ts';
 import { CONFIDENCE, MARGIN_WEIGHT, NAMER_C, NAMER_LOSS, SUGGEST_GATE, trainNamer, type NamedExample, type Namer } from '../native/people/classify.ts';
-import { clusterFaces, DEFAULT_PARAMS, isGoodFace, type ClusterFace, type Knn } from '../native/people/cluster.ts';
+import { Projection } from '../native/people/simd-kernels.ts';
+import { clusterFaces, isGoodFace, KNN_K, type ClusterFace, type Knn } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { machine, machineLine } from './common.ts';
 import { labelledFaces, type LabelledFace } from './labels.ts';
@@ -219,7 +220,7 @@ const knnAmongFaces = (faces: readonly ClusterFace[], k: number): Knn => knnAmon
 /** Cluster id per face id for one half, clustered the way the app does. */
 export function clusterHalf(faces: readonly LabelledFace[]): Map<number, number> {
   const cf: ClusterFace[] = faces.map((f) => ({ id: f.row.id, photoId: f.row.photoId, vector: f.row.embedding, good: isGoodFace(f.row) }));
-  const result = clusterFaces(cf, knnAmongFaces(cf, DEFAULT_PARAMS.k));
+  const result = clusterFaces(cf, knnAmongFaces(cf, KNN_K));
   const out = new Map<number, number>();
   result.clusters.forEach((members, c) => {
     for (const i of members) out.set(cf[i]!.id, c);
@@ -278,6 +279,18 @@ function best(m: Method, e: { margin: Float64Array; centroidSimilarity: Float64A
   return { personId: people[k] ?? -1, score: top };
 }
 
+/**
+ * Per-person centroid similarity and SVM margin of each vector, in `namer.people` order: the two
+ * terms every scoring rule below weighs. Two matrix products on the namer's own kernels.
+ */
+function explainMany(namer: Namer, vectors: readonly Float32Array[]): Array<{ margin: Float64Array; centroidSimilarity: Float64Array }> {
+  const models = namer.models;
+  const centroids = new Projection(models.map((m) => m.centroid), new Float64Array(models.length), namer.dim);
+  const margins = new Projection(models.map((m) => m.weights ?? new Float32Array(namer.dim)), Float64Array.from(models, (m) => m.bias), namer.dim);
+  const c = centroids.apply(vectors), w = margins.apply(vectors);
+  return vectors.map((_, r) => ({ margin: Float64Array.from(w[r]!), centroidSimilarity: Float64Array.from(c[r]!) }));
+}
+
 /** Score every probe of `world` under every method that shares this namer's (C, loss). */
 function scoreWorld(world: World, namer: Namer, methods: readonly Method[], pools: Pool[]): void {
   const people = namer.people;
@@ -288,7 +301,7 @@ function scoreWorld(world: World, namer: Namer, methods: readonly Method[], pool
   };
   // Scores are linear in the vector: a cluster's mean vector scores the cluster's mean score.
   const probes = [...world.positives, ...world.negatives, ...world.background, ...world.clusters.map((c) => ({ vector: mean(c.vectors), truth: c.truth }))];
-  const explained = namer.explainMany(probes.map((p) => p.vector));
+  const explained = explainMany(namer, probes.map((p) => p.vector));
   const a = world.positives.length, b = a + world.negatives.length, c = b + world.background.length;
   probes.forEach((p, i) => {
     methods.forEach((m, mi) => {

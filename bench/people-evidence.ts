@@ -11,7 +11,7 @@
  */
 import { basename, dirname } from 'node:path';
 import { FaceIndex } from '../native/search/ann.ts';
-import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox, type ClusterFace } from '../native/people/cluster.ts';
+import { CLUSTER_RULES, clusterFaces, isGoodFace, KNN_K, knnFromSearch, relativeBox, type ClusterFace } from '../native/people/cluster.ts';
 import { clusterScores, labelsFromClusters } from './cluster-metrics.ts';
 import { evidenceOf, isMaybe, type Evidence, type EvidenceFace, type EvidenceRule } from '../native/people/evidence.ts';
 import { Store } from '../native/store/index.ts';
@@ -53,12 +53,12 @@ function main(): void {
     return { ...f.row, id: f.row.id, photoId: f.row.photoId, vector: f.row.embedding, good: isGoodFace(f.row), box: relativeBox(f.row.box, p.width, p.height) };
   });
   const index = FaceIndex.open(store, modelId, input[0]!.vector.length);
-  const knn = knnFromSearch(input, (v, k) => index.search(v, k), DEFAULT_PARAMS.k + 8);
+  const knn = knnFromSearch(input, (v, k) => index.search(v, k), KNN_K + 8);
   const lists = input.map((_, i) => knn(i));
   const cachedKnn = (i: number) => lists[i]!;
 
-  for (const nearDuplicates of [null, DEFAULT_PARAMS.nearDuplicates]) {
-    const r = clusterFaces(input, cachedKnn, { nearDuplicates });
+  for (const nearDuplicates of [null, CLUSTER_RULES.nearDuplicates]) {
+    const r = clusterFaces(input, cachedKnn, {}, { ...CLUSTER_RULES, nearDuplicates });
     // A wrong merge: a group holding labelled faces of two identities.
     const wrong = r.clusters.filter((c) => new Set(c.flatMap((i) => (faces[i]!.label ? [faces[i]!.label] : []))).size > 1).length;
     const predicted = labelsFromClusters(faces.length, r.clusters);

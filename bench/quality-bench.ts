@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceIndex } from '../native/search/ann.ts';
-import { clusterFaces, DEFAULT_PARAMS, isGoodFace, knnFromSearch, relativeBox } from '../native/people/cluster.ts';
+import { clusterFaces, isGoodFace, KNN_K, knnFromSearch, relativeBox } from '../native/people/cluster.ts';
 import { clusterScores, labelsFromClusters, type ClusterScores } from './cluster-metrics.ts';
 import { indexFolder } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       return { id: f.row.id, photoId: f.row.photoId, vector: f.row.embedding, good: isGoodFace(f.row), box: relativeBox(f.row.box, p?.width ?? null, p?.height ?? null) };
     });
     const t0 = performance.now();
-    const result = clusterFaces(clusterInput, knnFromSearch(clusterInput, (v, k) => index.search(v, k), DEFAULT_PARAMS.k + 8));
+    const result = clusterFaces(clusterInput, knnFromSearch(clusterInput, (v, k) => index.search(v, k), KNN_K + 8));
     const clusterMs = performance.now() - t0;
     const predicted = labelsFromClusters(faces.length, result.clusters);
     const labelled = faces.map((f, i) => ({ label: f.label, predicted: predicted[i] })).filter((x) => x.label !== null);

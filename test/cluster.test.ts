@@ -11,6 +11,7 @@ import { FaceIndex } from '../native/search/ann.ts';
 import { clusterScores } from '../bench/cluster-metrics.ts';
 import {
   assignIncremental,
+  CLUSTER_RULES,
   clusterFaces,
   countObservations,
   DEFAULT_GATE,
@@ -275,7 +276,7 @@ describe('near-duplicates count once', () => {
     const r = clusterFaces(faces, knn);
     const grouped = r.clusters.filter((c) => c.some((i) => copyIds.has(faces[i]!.id)));
     assert.deepEqual(grouped, [], 'the copies are one observation: no person yet');
-    const counted = clusterFaces(faces, knn, { nearDuplicates: null });
+    const counted = clusterFaces(faces, knn, {}, { ...CLUSTER_RULES, nearDuplicates: null });
     assert.ok(counted.clusters.some((c) => c.filter((i) => copyIds.has(faces[i]!.id)).length === 4), 'counted one by one, they would be a person');
   });
 

@@ -4,8 +4,10 @@
  * descent) trained on the faces the user confirmed, combined with the cosine similarity to
  * each person's centroid, and gated so that faces of people the user never named mostly get
  * no suggestion. Pure: no SQL, no I/O; the caller hands in vectors and gets person ids back.
- * The constants below were chosen by bench/naming-eval.ts; its report gives the figures.
+ * The constants below were chosen by bench/naming-eval.ts; its report gives the figures. The
+ * arithmetic runs on native/people/simd-kernels.ts.
  */
+import { paddedDim, Projection, simdKernels, type KernelFactory, type Kernels } from './simd-kernels.ts';
 
 /** One face the user has decided about. */
 export interface NamedExample {
@@ -34,21 +36,26 @@ export interface Suggestion {
   centroidSimilarity: number;
 }
 
-export interface NamerOptions {
+/**
+ * The SVM's loss and cost. The app always trains with NAMER_SVM; bench/naming-eval.ts trains
+ * with others to measure them (the scoring rule and gate it compares are its own arithmetic
+ * over PersonModelView, not options of the namer).
+ */
+export interface SvmSettings {
   /** SVM cost (inverse regularisation). */
-  C?: number;
+  C: number;
   /** Hinge ('l1') or squared hinge ('l2') loss. */
-  loss?: 'l1' | 'l2';
-  /** Weight of the SVM margin in the score; 0 = nearest centroid alone. */
-  marginWeight?: number;
-  /** Smallest score that becomes a suggestion. */
-  gate?: number;
-  /** Dual coordinate descent stopping tolerance (liblinear's eps). */
-  eps?: number;
-  /** Most coordinate descent epochs per person and solve. */
-  maxIter?: number;
-  /** Seed of the per-person shuffles: the same examples always give the same namer. */
-  seed?: number;
+  loss: 'l1' | 'l2';
+}
+
+/** What the namer learnt about one named person: enough to recompute every figure of a Suggestion. */
+export interface PersonModelView {
+  personId: number;
+  /** Normalised mean of the person's confirmed faces. */
+  centroid: Float32Array;
+  /** SVM weights and bias; null when no face is a negative for this person (the centroid decides alone). */
+  weights: Float32Array | null;
+  bias: number;
 }
 
 /*
@@ -67,12 +74,15 @@ export interface NamerOptions {
  * 0.02% false names). Held out at the same gate: top-1 99.77%, correct-accept 99.69%, false
  * names 0.09% (12 of 13,451), no closed-set face named wrongly. Held out, the gate of the
  * centroid alone transferred better (1 false name, 99.66% correct-accept): cosine units mean
- * the same across libraries, margins depend on who else is named; see the issue report.
+ * the same across libraries, margins depend on who else is named (figures: `npm run bench:naming`).
  */
 export const NAMER_C = 3;
 export const NAMER_LOSS: 'l1' | 'l2' = 'l1';
+/** Weight of the SVM margin in the score (0 would be the nearest centroid alone); chosen with C above. */
 export const MARGIN_WEIGHT = 0.5;
+/** Smallest score that becomes a suggestion; chosen above (99.0% correct-accept on the tuning half). */
 export const SUGGEST_GATE = 0.6211;
+export const NAMER_SVM: Readonly<SvmSettings> = Object.freeze({ C: NAMER_C, loss: NAMER_LOSS });
 /**
  * Confidence = 1 / (1 + exp(A·score + B)): Platt's logistic fit of "named correctly" on the
  * tuning scores (closed-set faces right = 1; wrong and never-named faces = 0), so it carries
@@ -81,15 +91,15 @@ export const SUGGEST_GATE = 0.6211;
  */
 export const CONFIDENCE = { A: -22.292, B: 12.776 };
 
-const DEFAULTS: Required<NamerOptions> = {
-  C: NAMER_C,
-  loss: NAMER_LOSS,
-  marginWeight: MARGIN_WEIGHT,
-  gate: SUGGEST_GATE,
-  eps: 0.1,
-  maxIter: 1000,
-  seed: 1,
-};
+/**
+ * Dual coordinate descent stopping tolerance and epoch limit: liblinear's defaults (eps 0.1,
+ * 1,000 iterations), never re-measured here. The namer's figures were all taken at them; the
+ * benchmarks never reach the limit (the solver stops on eps).
+ */
+const EPS = 0.1;
+const MAX_ITER = 1000;
+/** Seed of the per-person shuffles, so the same examples always give the same namer. Any value would do; 1 is not a measurement. */
+const SEED = 1;
 
 /** The constant feature appended to every vector, so the bias is learned (and regularised) like a weight, as liblinear's -B 1. */
 const BIAS = 1;
@@ -108,211 +118,6 @@ const FULL_CHECK_SHARE = 1 / 8;
 const PRUNE = 0.25;
 /** Rounds of solve → check before settling (far above what the benchmarks need). */
 const MAX_ROUNDS = 50;
-
-// ---------------------------------------------------------------------------------------
-// f32x4 kernels. Every cost of training is a dot product of a face with a weight vector, and
-// WebAssembly SIMD does those ~5× faster than scalar JS (a full pass over 2,500 faces × 300
-// people: ~55 ms instead of ~350 ms). The module is a few dozen instructions, assembled
-// here from named opcodes so no toolchain is needed; each function's loop is given above it.
-// ---------------------------------------------------------------------------------------
-
-/** The slice of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-interface Kernels {
-  memory: WasmMemory;
-  /** For r in [0, rows) (rows % 4 == 0): out[r] = Σ_j x[r·dim + j] · w[j]. Pointers in bytes, dim % 8 == 0. */
-  rowsDot(x: number, rows: number, w: number, dim: number, out: number): void;
-  /** rowsDot for two weight vectors in one pass over x (x is the big operand: each load serves both). */
-  rowsDot2(x: number, rows: number, wA: number, wB: number, dim: number, outA: number, outB: number): void;
-  /** Σ_j a[j] · b[j]. */
-  dot(a: number, b: number, dim: number): number;
-  /** y[j] += alpha · x[j]. */
-  axpy(y: number, alpha: number, x: number, dim: number): void;
-}
-
-const uleb = (v: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return out;
-};
-const sleb = (v: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  add: [0x6a],
-  mul: [0x6c],
-  shl: [0x74],
-  geu: [0x4f],
-  f32add: [0x92],
-  /** block; loop; (exit when the i32 on top is true via `exitIf`) …; continue; end; end */
-  loop: (body: number[]) => [0x02, 0x40, 0x03, 0x40, ...body, 0x0c, 0x00, 0x0b, 0x0b],
-  exitIf: [0x0d, 0x01],
-  vload: [0xfd, ...uleb(0x00), 0x04, 0x00],
-  vstore: [0xfd, ...uleb(0x0b), 0x04, 0x00],
-  vzero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
-  fmul: [0xfd, ...uleb(0xe6)],
-  fadd: [0xfd, ...uleb(0xe4)],
-  splat: [0xfd, ...uleb(0x13)],
-  lane: (l: number) => [0xfd, ...uleb(0x1f), l],
-  f32store: [0x38, 0x02, 0x00],
-};
-/** Horizontal sum of the v128 in local `v`. */
-const hsum = (v: number) => [...op.get(v), ...op.lane(0), ...op.get(v), ...op.lane(1), ...op.f32add, ...op.get(v), ...op.lane(2), ...op.get(v), ...op.lane(3), ...op.f32add, ...op.f32add];
-/** acc += load(base + j) · wv  (acc, base, j, wv are locals). */
-const fma = (acc: number, base: number, j: number, wv: number) => [...op.get(acc), ...op.get(base), ...op.get(j), ...op.add, ...op.vload, ...op.get(wv), ...op.fmul, ...op.fadd, ...op.set(acc)];
-
-function assemble(): Uint8Array {
-  // rowsDot(x, rows, w, dim, out): for r in 0..rows step 4, four accumulators share each load of w.
-  //   locals 5 r, 6 j, 7 bytes(dim·4), 8..11 row pointers, 12..15 acc, 16 wv
-  const rowsDot = [
-    ...op.get(3), ...op.i32(2), ...op.shl, ...op.set(7),
-    ...op.i32(0), ...op.set(5),
-    ...op.loop([
-      ...op.get(5), ...op.get(1), ...op.geu, ...op.exitIf,
-      ...op.get(0), ...op.get(5), ...op.get(7), ...op.mul, ...op.add, ...op.tee(8),
-      ...op.get(7), ...op.add, ...op.tee(9), ...op.get(7), ...op.add, ...op.tee(10), ...op.get(7), ...op.add, ...op.set(11),
-      ...op.vzero, ...op.set(12), ...op.vzero, ...op.set(13), ...op.vzero, ...op.set(14), ...op.vzero, ...op.set(15),
-      ...op.i32(0), ...op.set(6),
-      ...op.loop([
-        ...op.get(6), ...op.get(7), ...op.geu, ...op.exitIf,
-        ...op.get(2), ...op.get(6), ...op.add, ...op.vload, ...op.set(16),
-        ...fma(12, 8, 6, 16), ...fma(13, 9, 6, 16), ...fma(14, 10, 6, 16), ...fma(15, 11, 6, 16),
-        ...op.get(6), ...op.i32(16), ...op.add, ...op.set(6),
-      ]),
-      ...[12, 13, 14, 15].flatMap((acc, k) => [
-        ...op.get(4), ...op.get(5), ...op.i32(k), ...op.add, ...op.i32(2), ...op.shl, ...op.add, ...hsum(acc), ...op.f32store,
-      ]),
-      ...op.get(5), ...op.i32(4), ...op.add, ...op.set(5),
-    ]),
-  ];
-  // rowsDot2(x, rows, wA, wB, dim, outA, outB): as rowsDot, 4 rows × 2 weight vectors a step.
-  //   locals 7 r, 8 j, 9 bytes, 10..13 row pointers, 14..21 acc (row-major: 14+2r = A, 15+2r = B), 22 wa, 23 wb, 24 xv
-  const fma2 = (r: number) => [
-    ...op.get(10 + r), ...op.get(8), ...op.add, ...op.vload, ...op.set(24),
-    ...op.get(14 + 2 * r), ...op.get(24), ...op.get(22), ...op.fmul, ...op.fadd, ...op.set(14 + 2 * r),
-    ...op.get(15 + 2 * r), ...op.get(24), ...op.get(23), ...op.fmul, ...op.fadd, ...op.set(15 + 2 * r),
-  ];
-  const rowsDot2 = [
-    ...op.get(4), ...op.i32(2), ...op.shl, ...op.set(9),
-    ...op.i32(0), ...op.set(7),
-    ...op.loop([
-      ...op.get(7), ...op.get(1), ...op.geu, ...op.exitIf,
-      ...op.get(0), ...op.get(7), ...op.get(9), ...op.mul, ...op.add, ...op.tee(10),
-      ...op.get(9), ...op.add, ...op.tee(11), ...op.get(9), ...op.add, ...op.tee(12), ...op.get(9), ...op.add, ...op.set(13),
-      ...[14, 15, 16, 17, 18, 19, 20, 21].flatMap((acc) => [...op.vzero, ...op.set(acc)]),
-      ...op.i32(0), ...op.set(8),
-      ...op.loop([
-        ...op.get(8), ...op.get(9), ...op.geu, ...op.exitIf,
-        ...op.get(2), ...op.get(8), ...op.add, ...op.vload, ...op.set(22),
-        ...op.get(3), ...op.get(8), ...op.add, ...op.vload, ...op.set(23),
-        ...fma2(0), ...fma2(1), ...fma2(2), ...fma2(3),
-        ...op.get(8), ...op.i32(16), ...op.add, ...op.set(8),
-      ]),
-      ...[0, 1, 2, 3].flatMap((r) => [
-        ...op.get(5), ...op.get(7), ...op.i32(r), ...op.add, ...op.i32(2), ...op.shl, ...op.add, ...hsum(14 + 2 * r), ...op.f32store,
-        ...op.get(6), ...op.get(7), ...op.i32(r), ...op.add, ...op.i32(2), ...op.shl, ...op.add, ...hsum(15 + 2 * r), ...op.f32store,
-      ]),
-      ...op.get(7), ...op.i32(4), ...op.add, ...op.set(7),
-    ]),
-  ];
-  // dot(a, b, dim) -> f32: two accumulators, 8 floats a step.   locals 3 j, 4 bytes, 5..6 acc
-  const dot = [
-    ...op.get(2), ...op.i32(2), ...op.shl, ...op.set(4),
-    ...op.vzero, ...op.set(5), ...op.vzero, ...op.set(6),
-    ...op.i32(0), ...op.set(3),
-    ...op.loop([
-      ...op.get(3), ...op.get(4), ...op.geu, ...op.exitIf,
-      ...op.get(5), ...op.get(0), ...op.get(3), ...op.add, ...op.vload, ...op.get(1), ...op.get(3), ...op.add, ...op.vload, ...op.fmul, ...op.fadd, ...op.set(5),
-      ...op.get(3), ...op.i32(16), ...op.add, ...op.set(3),
-      ...op.get(6), ...op.get(0), ...op.get(3), ...op.add, ...op.vload, ...op.get(1), ...op.get(3), ...op.add, ...op.vload, ...op.fmul, ...op.fadd, ...op.set(6),
-      ...op.get(3), ...op.i32(16), ...op.add, ...op.set(3),
-    ]),
-    ...op.get(5), ...op.get(6), ...op.fadd, ...op.set(5), ...hsum(5),
-  ];
-  // axpy(y, alpha, x, dim): y[j] += alpha·x[j].   locals 4 j, 5 bytes, 6 splat(alpha)
-  const axpy = [
-    ...op.get(3), ...op.i32(2), ...op.shl, ...op.set(5),
-    ...op.get(1), ...op.splat, ...op.set(6),
-    ...op.i32(0), ...op.set(4),
-    ...op.loop([
-      ...op.get(4), ...op.get(5), ...op.geu, ...op.exitIf,
-      ...op.get(0), ...op.get(4), ...op.add,
-      ...op.get(0), ...op.get(4), ...op.add, ...op.vload, ...op.get(6), ...op.get(2), ...op.get(4), ...op.add, ...op.vload, ...op.fmul, ...op.fadd,
-      ...op.vstore,
-      ...op.get(4), ...op.i32(16), ...op.add, ...op.set(4),
-    ]),
-  ];
-  const code = (locals: number[][], body: number[]) => {
-    const f = [...vec(locals), ...body, 0x0b];
-    return [...uleb(f.length), ...f];
-  };
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([
-      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0x00],
-      [0x60, ...vec([[I32], [I32], [I32]]), 0x01, F32],
-      [0x60, ...vec([[I32], [F32], [I32], [I32]]), 0x00],
-      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0x00],
-    ])),
-    ...section(3, vec([[0], [1], [2], [3]])),
-    ...section(5, vec([[0x00, 0x01]])),
-    ...section(7, vec([[...name('rowsDot'), 0x00, 0], [...name('dot'), 0x00, 1], [...name('axpy'), 0x00, 2], [...name('rowsDot2'), 0x00, 3], [...name('memory'), 0x02, 0]])),
-    ...section(10, vec([
-      code([[7, I32], [5, V128]], rowsDot),
-      code([[2, I32], [2, V128]], dot),
-      code([[2, I32], [1, V128]], axpy),
-      code([[7, I32], [11, V128]], rowsDot2),
-    ])),
-  ]);
-}
-
-let compiled: object | undefined;
-
-/** A fresh kernel instance with its own memory of at least `bytes`. */
-function kernels(bytes: number): Kernels {
-  compiled ??= new wasm.Module(assemble());
-  const inst = new wasm.Instance(compiled, {});
-  const memory = inst.exports.memory as WasmMemory;
-  const pages = Math.ceil(bytes / 65536);
-  if (pages > 1) memory.grow(pages - 1);
-  return {
-    memory,
-    rowsDot: inst.exports.rowsDot as Kernels['rowsDot'],
-    rowsDot2: inst.exports.rowsDot2 as Kernels['rowsDot2'],
-    dot: inst.exports.dot as Kernels['dot'],
-    axpy: inst.exports.axpy as Kernels['axpy'],
-  };
-}
-
-// ---------------------------------------------------------------------------------------
 
 /** Deterministic 32-bit PRNG (xorshift32). */
 function rng(seed: number): () => number {
@@ -389,76 +194,59 @@ export class Namer {
   private readonly scorerBias: Float64Array;
 
   private constructor(
-    private readonly opts: Required<NamerOptions>,
+    private readonly svm: Readonly<SvmSettings>,
     readonly dim: number,
     private readonly solver: Solver,
     readonly stats: TrainStats,
+    private readonly makeKernels: KernelFactory,
   ) {
     const models = solver.models;
     this.scorer = new Float32Array(models.length * dim);
     this.scorerBias = new Float64Array(models.length);
     models.forEach((m, k) => {
-      const mu = m.hasNegatives ? opts.marginWeight : 0;
+      const mu = m.hasNegatives ? MARGIN_WEIGHT : 0;
       for (let j = 0; j < dim; j++) this.scorer[k * dim + j] = m.centroid[j]! + mu * m.w[j]!;
       this.scorerBias[k] = mu * m.b;
     });
   }
 
   private scorerProjection?: Projection;
-  private centroidProjection?: Projection;
-  private marginProjection?: Projection;
 
-  /** Named people, in the order of `explain`'s arrays. */
+  /** Named people, in the order of `models`. */
   get people(): number[] {
     return this.solver.models.map((m) => m.personId);
   }
 
-  get options(): Readonly<Required<NamerOptions>> {
-    return this.opts;
+  /** What was learnt per named person (views of the namer's own arrays: read, do not write). */
+  get models(): PersonModelView[] {
+    return this.solver.models.map((m) => ({
+      personId: m.personId,
+      centroid: m.centroid,
+      weights: m.hasNegatives ? m.w.subarray(0, this.dim) : null,
+      bias: m.hasNegatives ? m.b * BIAS : 0,
+    }));
   }
 
-  /** Train from scratch, or warm-started from `previous` when its solver options match. */
-  static train(examples: readonly NamedExample[], opts: NamerOptions = {}, previous?: Namer): Namer {
+  /**
+   * Train from scratch, or warm-started from `previous` when its SVM settings match.
+   * `makeKernels` is the arithmetic (the SIMD module; its scalar reference for tests and the benchmark).
+   */
+  static train(examples: readonly NamedExample[], svm: Readonly<SvmSettings> = NAMER_SVM, previous?: Namer, makeKernels: KernelFactory = simdKernels): Namer {
     const t0 = performance.now();
-    const o: Required<NamerOptions> = { ...DEFAULTS, ...stripUndefined(opts) };
     const ex = canonical(examples);
     const d = ex[0]?.vector.length ?? previous?.dim ?? 0;
     for (const e of ex) if (e.vector.length !== d) throw new Error(`examples mix vector sizes (${d} and ${e.vector.length})`);
-    const warm = previous && previous.dim === d && sameSolverOptions(previous.opts, o) ? previous.solver : undefined;
-    const solver = new Solver(ex, d, o);
+    const warm = previous && previous.dim === d && previous.svm.C === svm.C && previous.svm.loss === svm.loss ? previous.solver : undefined;
+    const solver = new Solver(ex, d, svm, makeKernels);
     const stats = solver.run(warm);
 
     stats.ms = performance.now() - t0;
-    return new Namer(o, d, solver, stats);
+    return new Namer(svm, d, solver, stats, makeKernels);
   }
 
   /** The namer for `examples` (the full current set of decisions), reusing this one's solution. */
-  retrain(examples: readonly NamedExample[], opts: NamerOptions = {}): Namer {
-    return Namer.train(examples, { ...this.opts, ...stripUndefined(opts) }, this);
-  }
-
-  /** Per-person SVM margin and centroid similarity of one vector, in `people` order (benchmarks, explanations). */
-  explain(vector: Float32Array): { margin: Float64Array; centroidSimilarity: Float64Array } {
-    const models = this.solver.models;
-    const margin = new Float64Array(models.length), centroidSimilarity = new Float64Array(models.length);
-    models.forEach((m, k) => {
-      centroidSimilarity[k] = dot(m.centroid, vector);
-      margin[k] = this.marginOf(m, vector);
-    });
-    return { margin, centroidSimilarity };
-  }
-
-  /** explain() for many vectors at once (SIMD kernels; what benchmarks use). */
-  explainMany(vectors: readonly Float32Array[]): Array<{ margin: Float64Array; centroidSimilarity: Float64Array }> {
-    const models = this.solver.models;
-    this.centroidProjection ??= new Projection(models.map((m) => m.centroid), new Float64Array(models.length), this.dim);
-    this.marginProjection ??= new Projection(
-      models.map((m) => (m.hasNegatives ? m.w : new Float32Array(this.dim))),
-      Float64Array.from(models, (m) => (m.hasNegatives ? m.b * BIAS : 0)),
-      this.dim,
-    );
-    const c = this.centroidProjection.apply(vectors), w = this.marginProjection.apply(vectors);
-    return vectors.map((_, r) => ({ margin: Float64Array.from(w[r]!), centroidSimilarity: Float64Array.from(c[r]!) }));
+  retrain(examples: readonly NamedExample[]): Namer {
+    return Namer.train(examples, this.svm, this, this.makeKernels);
   }
 
   /**
@@ -474,6 +262,7 @@ export class Namer {
       Array.from({ length: K }, (_, k) => this.scorer.subarray(k * this.dim, (k + 1) * this.dim)),
       this.scorerBias,
       this.dim,
+      this.makeKernels,
     );
     return this.scorerProjection.apply(vectors).map((scores, r) => {
       let k = 0;
@@ -491,13 +280,13 @@ export class Namer {
 
   /** suggest() for many faces at once (every unassigned face of a library, say). */
   suggestMany(vectors: readonly Float32Array[]): Array<Suggestion | null> {
-    return this.bestMany(vectors).map((s) => (s && s.score >= this.opts.gate ? s : null));
+    return this.bestMany(vectors).map((s) => (s && s.score >= SUGGEST_GATE ? s : null));
   }
 
   /** The named person this face most likely is, or null when no one is likely enough. */
   suggest(vector: Float32Array): Suggestion | null {
     const s = this.best(vector);
-    return s && s.score >= this.opts.gate ? s : null;
+    return s && s.score >= SUGGEST_GATE ? s : null;
   }
 
   /**
@@ -528,70 +317,14 @@ export class Namer {
   }
 }
 
-/** Faces a batch of suggestMany() takes through the kernel at once. */
-const BATCH = 256;
-
-/** rows · v + bias for a fixed set of rows and many vectors, on the SIMD kernels. */
-class Projection {
-  private readonly k: Kernels;
-  private readonly dp: number;
-  private readonly batchAt: number;
-  private readonly outAt: number;
-
-  constructor(
-    rows: readonly Float32Array[],
-    private readonly bias: Float64Array,
-    private readonly d: number,
-  ) {
-    const M = rows.length;
-    this.dp = Math.max(8, Math.ceil(d / 8) * 8);
-    this.batchAt = 4 * M * this.dp;
-    this.outAt = this.batchAt + 4 * BATCH * this.dp;
-    this.k = kernels(this.outAt + 4 * M * BATCH + 64);
-    const W = new Float32Array(this.k.memory.buffer, 0, M * this.dp);
-    rows.forEach((r, m) => W.set(r.subarray(0, d), m * this.dp));
-  }
-
-  /** Per vector, its score against every row. */
-  apply(vectors: readonly Float32Array[]): Float32Array[] {
-    const M = this.bias.length, { dp, k } = this;
-    const out: Float32Array[] = [];
-    const batch = new Float32Array(this.k.memory.buffer, this.batchAt, BATCH * dp);
-    const res = new Float32Array(this.k.memory.buffer, this.outAt, M * BATCH);
-    for (let start = 0; start < vectors.length; start += BATCH) {
-      const B = Math.min(BATCH, vectors.length - start);
-      const rows = Math.ceil(B / 4) * 4;
-      batch.fill(0);
-      for (let r = 0; r < B; r++) batch.set(vectors[start + r]!.subarray(0, this.d), r * dp);
-      let m = 0;
-      for (; m + 1 < M; m += 2) k.rowsDot2(this.batchAt, rows, 4 * m * dp, 4 * (m + 1) * dp, dp, this.outAt + 4 * m * BATCH, this.outAt + 4 * (m + 1) * BATCH);
-      if (m < M) k.rowsDot(this.batchAt, rows, 4 * m * dp, dp, this.outAt + 4 * m * BATCH);
-      for (let r = 0; r < B; r++) {
-        const scores = new Float32Array(M);
-        for (let c = 0; c < M; c++) scores[c] = res[c * BATCH + r]! + this.bias[c]!;
-        out.push(scores);
-      }
-    }
-    return out;
-  }
-}
-
 /** Platt mapping from score to confidence (CONFIDENCE, fitted on the tuning half). */
 export function confidenceOf(score: number): number {
   return 1 / (1 + Math.exp(CONFIDENCE.A * score + CONFIDENCE.B));
 }
 
-/** Train a namer on the user's confirmed (and rejected) faces. */
-export function trainNamer(examples: readonly NamedExample[], opts: NamerOptions = {}): Namer {
-  return Namer.train(examples, opts);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function sameSolverOptions(a: Required<NamerOptions>, b: Required<NamerOptions>): boolean {
-  return a.C === b.C && a.loss === b.loss && a.seed === b.seed && a.eps === b.eps;
+/** Train a namer on the user's confirmed (and rejected) faces; the app uses NAMER_SVM. */
+export function trainNamer(examples: readonly NamedExample[], svm: Readonly<SvmSettings> = NAMER_SVM): Namer {
+  return Namer.train(examples, svm);
 }
 
 /**
@@ -655,13 +388,14 @@ class Solver {
   constructor(
     readonly ex: readonly NamedExample[],
     private readonly d: number,
-    private readonly o: Required<NamerOptions>,
+    private readonly o: Readonly<SvmSettings>,
+    makeKernels: KernelFactory,
   ) {
     const n = (this.n = ex.length);
     this.rows = Math.ceil(n / 4) * 4;
-    this.dp = Math.max(8, Math.ceil(d / 8) * 8);
+    this.dp = paddedDim(d);
     const people = new Set(ex.filter((e) => !e.rejected).map((e) => e.personId)).size;
-    this.k = kernels(4 * (this.rows * this.dp + people * this.dp * 2 + people * this.rows) + 64);
+    this.k = makeKernels(4 * (this.rows * this.dp + people * this.dp * 2 + people * this.rows) + 64);
     this.xAt = 0;
     const X = this.x();
     ex.forEach((e, i) => X.set(e.vector, i * this.dp));
@@ -935,10 +669,10 @@ class Solver {
     const size = m.ws.length;
     const order = Int32Array.from({ length: size }, (_, s) => s);
     const lastG = new Float64Array(size);
-    const rand = rng((o.seed * 0x9e3779b1) ^ (m.personId * 0x85ebca6b));
+    const rand = rng((SEED * 0x9e3779b1) ^ (m.personId * 0x85ebca6b));
     let active = size;
     let PGmaxOld = Infinity, PGminOld = -Infinity;
-    for (let iter = 0; iter < o.maxIter; iter++) {
+    for (let iter = 0; iter < MAX_ITER; iter++) {
       this.stats.epochs++;
       for (let s = 0; s < active; s++) {
         const r = s + Math.floor(rand() * (active - s));
@@ -985,7 +719,7 @@ class Solver {
           m.b += delta * BIAS;
         }
       }
-      if (PGmax - PGmin <= o.eps) {
+      if (PGmax - PGmin <= EPS) {
         if (active === size) break;
         active = size;
         PGmaxOld = Infinity;

@@ -15,7 +15,7 @@ export interface FaceQuality {
   score: number;
   /** Short side of the face box, original-image pixels. */
   size: number;
-  /** Laplacian variance of the aligned 112×112 crop (native/quality.ts). */
+  /** Laplacian variance of the aligned 112×112 crop (native/pipeline/quality.ts). */
   sharpness: number;
   /** Head turn, degrees (±90 = the landmark estimate saturated: profile or failed landmarks). */
   yaw: number;
@@ -142,72 +142,82 @@ export interface Neighbour {
  */
 export type Knn = (i: number) => readonly Neighbour[];
 
-export interface ClusterParams {
-  /** Average-linkage similarity two large clusters need to merge (the limit of `threshold` as sizes grow). */
+/*
+ * The product's clustering rules. Chosen on lfw-dev people A–D (3,819 faces, 1,455 people) and
+ * read once on E–H (2,722 faces, 734 people), ensemble embedder; `tsx bench/cluster-experiments.ts
+ * <db>` reprints every row. Rule: pairwise precision ≥ 0.995 on A–D, then best BCubed F, then
+ * fewest background faces. At these settings: A–D pairwise P/R 0.9996/0.9874, BCubed P/R/F
+ * 0.9957/0.9804/0.9880; E–H 0.9998/0.9894, 0.9965/0.9880/0.9922. Portrait sets: pairwise
+ * precision 1.0 on all four; faceapi-bbt 8/8 people.
+ */
+
+/**
+ * Average-linkage similarity two large clusters need to merge (the limit of mergeThreshold as
+ * sizes grow). Swept 0.35–0.5 (with SIZE_BONUS 0–0.15): 0.45 + 0.05/√(ab) is the row above.
+ */
+export const LINKAGE = 0.45;
+/**
+ * Extra similarity demanded of small merges: threshold = LINKAGE + SIZE_BONUS / √(|A|·|B|). A
+ * single pair of faces is one noisy sample; the mean over many pairs is not. Without it
+ * (0.45 + 0) A–D BCubed P falls from 0.9957 to 0.9839 (pairs of look-alike strangers).
+ */
+export const SIZE_BONUS = 0.05;
+/** Mean similarity a poor face needs to the cluster it joins. Poor faces joining lifts A–D BCubed R 0.9669 → 0.9804 (swept 0.45, 0.5, 0.55). */
+export const JOIN = 0.5;
+/** How much better that cluster must be than the next-best cluster. Margins 0 and 0.05 tie on every A–D figure; 0.05 kept (0.1 swept too). */
+export const JOIN_MARGIN = 0.05;
+/** Smallest cluster a poor face may join: a good singleton is a person-in-waiting. 2 costs 0.0015 A–D BCubed F. */
+export const JOIN_MIN_SIZE = 1;
+/**
+ * Poor faces a cluster may take per good face it holds (best first). Blurry, tiny faces sit
+ * close to one another and to any soft-looking face, so without a cap one barely-good face
+ * gathers a "person" of a dozen smudges. 1: the same labelled scores as no cap, fewer
+ * background smudges gathered.
+ */
+export const MAX_POOR_PER_GOOD = 1;
+/**
+ * Clusters smaller than this are reported as unassigned (must-link groups always count): one
+ * face is not yet a person. Not swept; a person needs a second sighting by definition.
+ */
+export const MIN_CLUSTER_SIZE = 2;
+/**
+ * Neighbours per face a Knn should return (knnFromSearch's default, and the clusterer's). 8, 16,
+ * 32 and 64 give identical labelled scores on A–D (linkage is exact from sums; the graph only has
+ * to connect); 32 leaves room for poor faces whose nearest neighbours are other poor faces.
+ */
+export const KNN_K = 32;
+
+/**
+ * The numbers the clustering rules read. The app always runs with CLUSTER_RULES; the
+ * experiments in bench/ pass other values to measure them, and the incremental step clusters
+ * its new faces with MIN_CLUSTER_SIZE 1 (a lone new face may still join a person).
+ */
+export interface ClusterRules {
   linkage: number;
-  /**
-   * Extra similarity demanded of small merges: threshold = linkage + sizeBonus / sqrt(|A|·|B|).
-   * A single pair of faces is one noisy sample; the mean over many pairs is not.
-   */
   sizeBonus: number;
-  /** Mean similarity a poor face needs to the cluster it joins. */
   join: number;
-  /** How much better that cluster must be than the runner-up (see joinRivals). */
   joinMargin: number;
-  /**
-   * What the runner-up is: 'clusters' = the next-best cluster; 'faces' = also any single
-   * neighbour outside the chosen cluster, joined or not. Blurry, tiny faces ("hubs") sit close
-   * to one another, so under 'faces' they hold each other back from joining a person.
-   */
-  joinRivals: 'clusters' | 'faces';
-  /** Smallest cluster a poor face may join (a good singleton is a person-in-waiting). */
   joinMinSize: number;
-  /**
-   * Poor faces a cluster may take per good face it holds (best first). Blurry, tiny faces sit
-   * close to one another and to any soft-looking face, so without a cap one barely-good face
-   * gathers a "person" of a dozen smudges.
-   */
   maxPoorPerGood: number;
-  /** Clusters smaller than this are reported as unassigned (must-link groups always count). */
   minClusterSize: number;
-  /** Neighbours per face the caller's Knn should return (advice for knnFromSearch and callers). */
-  k: number;
-  /** Different must-link groups (distinct confirmed people) never merge. */
-  keepGroupsApart: boolean;
   /** Near-duplicate faces count as one observation (null: every face counts). */
   nearDuplicates: NearDuplicateRule | null;
 }
 
-/**
- * Chosen on lfw-dev people A–D (3,819 faces, 1,455 people) and read once on E–H (2,722 faces,
- * 734 people), ensemble embedder; `tsx bench/cluster-experiments.ts <db>` reprints every row.
- * Rule: pairwise precision ≥ 0.995 on A–D, then best BCubed F, then fewest background faces.
- * - linkage 0.45 + 0.05/√(ab), from 0.35–0.5 × 0–0.15: A–D pairwise P/R 0.9996/0.9874, BCubed
- *   P/R/F 0.9957/0.9804/0.9880; E–H 0.9998/0.9894, 0.9965/0.9880/0.9922. Without the size
- *   term (0.45 + 0): A–D BCubed P falls to 0.9839 (pairs of look-alike strangers).
- * - join 0.5, margin 0.05, joinMinSize 1: poor faces joining lifts A–D BCubed R 0.9669 → 0.9804.
- *   Margins 0 and 0.05 tie on every figure; 0.05 kept. joinMinSize 2 costs 0.0015 BCubed F.
- * - maxPoorPerGood 1: same labelled scores as no cap, fewer background smudges gathered.
- * - k: 8, 16, 32 and 64 give identical labelled scores (linkage is exact from sums; the graph
- *   only has to connect). 32 leaves room for poor faces whose nearest neighbours are other poor faces.
- * Portrait sets at these settings: pairwise precision 1.0 on all four; faceapi-bbt 8/8 people.
- */
-export const DEFAULT_PARAMS: ClusterParams = {
-  linkage: 0.45,
-  sizeBonus: 0.05,
-  join: 0.5,
-  joinMargin: 0.05,
-  joinRivals: 'clusters',
-  joinMinSize: 1,
-  maxPoorPerGood: 1,
-  minClusterSize: 2,
-  k: 32,
-  keepGroupsApart: true,
+export const CLUSTER_RULES: Readonly<ClusterRules> = Object.freeze({
+  linkage: LINKAGE,
+  sizeBonus: SIZE_BONUS,
+  join: JOIN,
+  joinMargin: JOIN_MARGIN,
+  joinMinSize: JOIN_MIN_SIZE,
+  maxPoorPerGood: MAX_POOR_PER_GOOD,
+  minClusterSize: MIN_CLUSTER_SIZE,
   nearDuplicates: NEAR_DUPLICATE,
-};
+});
 
-export interface ClusterOptions extends Partial<ClusterParams> {
-  /** Groups of face positions known to be one person (confirmed faces). */
+/** What the user has said about who is who, as face positions. */
+export interface ClusterConstraints {
+  /** Groups of face positions known to be one person (confirmed faces). Different groups never merge. */
   mustLink?: readonly (readonly number[])[];
   /** Pairs of face positions that are never one person (a rejected face). Photo-mates are added automatically. */
   cannotLink?: readonly (readonly [number, number])[];
@@ -220,16 +230,56 @@ export interface ClusterResult {
   unassigned: number[];
 }
 
-/** The merge threshold for clusters of sizes a and b (see ClusterParams.sizeBonus). */
-export function mergeThreshold(p: Pick<ClusterParams, 'linkage' | 'sizeBonus'>, a: number, b: number): number {
+/** The merge threshold for clusters of sizes a and b (see SIZE_BONUS). */
+export function mergeThreshold(p: Pick<ClusterRules, 'linkage' | 'sizeBonus'>, a: number, b: number): number {
   return p.linkage + p.sizeBonus / Math.sqrt(a * b);
 }
 
+// ---- The join rules, written once: full clustering and incremental placement both decide with these. ----
+
+/** Whether two groups of sizes a and b whose average linkage is `sim` are one person (the merge rule). */
+export function merges(p: Pick<ClusterRules, 'linkage' | 'sizeBonus'>, sim: number, a: number, b: number): boolean {
+  return sim >= mergeThreshold(p, a, b);
+}
+
+/** A face's (or group's) most similar target, and the similarity of the runner-up (−1 when there is none). */
+export interface BestTarget<T> {
+  target: T;
+  sim: number;
+  runnerUp: number;
+}
+
 /**
- * dot(a, b) of two float32 vectors, accumulated in float64. The agglomeration's hot loop: kept
- * monomorphic (one array type) and unrolled, as it runs ~15 times per face.
+ * The most similar of `targets` (each counted once), ties to the smaller `tieKey`; `similarity`
+ * is asked once per distinct target.
  */
-function dot32(a: Float32Array, b: Float32Array): number {
+export function bestTarget<T>(targets: Iterable<T>, similarity: (t: T) => number, tieKey: (t: T) => number): BestTarget<T> | undefined {
+  let best: BestTarget<T> | undefined;
+  for (const t of new Set(targets)) {
+    const sim = similarity(t);
+    if (!best) best = { target: t, sim, runnerUp: -1 };
+    else if (sim > best.sim || (sim === best.sim && tieKey(t) < tieKey(best.target))) best = { target: t, sim, runnerUp: best.sim };
+    else best.runnerUp = Math.max(best.runnerUp, sim);
+  }
+  return best;
+}
+
+/** The poor-face rule: it joins its best target when close enough (`join`) and clearly ahead of the runner-up (`joinMargin`). */
+export function poorFaceJoins(p: Pick<ClusterRules, 'join' | 'joinMargin'>, hit: { sim: number; runnerUp: number } | undefined): boolean {
+  return hit !== undefined && hit.sim >= p.join && hit.sim - hit.runnerUp >= p.joinMargin;
+}
+
+/** Whether a target holding `good` good (or confirmed) faces and `poor` poor ones may take one more poor face. */
+export function roomForPoor(p: Pick<ClusterRules, 'maxPoorPerGood'>, good: number, poor: number): boolean {
+  return poor < p.maxPoorPerGood * good;
+}
+
+/**
+ * dot(a, b) of two float32 vectors, accumulated in float64: every linkage of the clustering is
+ * this. The agglomeration's hot loop: kept monomorphic (one array type) and unrolled, as it
+ * runs ~15 times per face.
+ */
+export function dot32(a: Float32Array, b: Float32Array): number {
   const n = a.length;
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   let i = 0;
@@ -388,9 +438,9 @@ class Clusters {
     return r;
   }
 
-  /** Whether roots a and b may become one person (photo-mates, cannot-link, distinct groups). */
-  compatible(a: number, b: number, keepGroupsApart: boolean): boolean {
-    if (keepGroupsApart && this.group[a]! >= 0 && this.group[b]! >= 0 && this.group[a] !== this.group[b]) return false;
+  /** Whether roots a and b may become one person (photo-mates, cannot-link, distinct must-link groups). */
+  compatible(a: number, b: number): boolean {
+    if (this.group[a]! >= 0 && this.group[b]! >= 0 && this.group[a] !== this.group[b]) return false;
     const pa = this.photos[a]!, pb = this.photos[b]!;
     const small = pa.size <= pb.size ? pa : pb, large = small === pa ? pb : pa;
     for (const p of small) if (large.has(p)) return false;
@@ -473,7 +523,7 @@ function canonicalOrder(faces: readonly ClusterFace[]): { order: number[]; rank:
  * Only pairs with a kNN edge ≥ the lowest possible threshold are ever compared: a pair of
  * clusters whose mean cross similarity reaches it has at least one cross pair reaching it.
  */
-function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number) => readonly Neighbour[], p: ClusterParams): void {
+function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number) => readonly Neighbour[], p: Readonly<ClusterRules>): void {
   const inSet = new Uint8Array(cl.parent.length);
   for (const c of members) inSet[c] = 1;
   const floor = p.linkage;
@@ -496,8 +546,9 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number
   const heap = new MergeHeap();
   const push = (a: number, b: number) => {
     const x = Math.min(a, b), y = Math.max(a, b);
-    const margin = cl.linkage(x, y) - mergeThreshold(p, cl.count[x]!, cl.count[y]!);
-    if (margin >= 0) heap.push(margin, x, y, cl.version[x]!, cl.version[y]!);
+    const sim = cl.linkage(x, y);
+    // Queued best margin first (linkage above its threshold), so the strongest merge happens first.
+    if (merges(p, sim, cl.count[x]!, cl.count[y]!)) heap.push(sim - mergeThreshold(p, cl.count[x]!, cl.count[y]!), x, y, cl.version[x]!, cl.version[y]!);
   };
   // Push order does not matter: the heap orders by (margin, a, b) totally, so pops are fixed.
   for (const [a, near] of adj) for (const b of near) if (a < b) push(a, b);
@@ -505,7 +556,7 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number
     const top = heap.top;
     if (cl.version[top.a] !== top.va || cl.version[top.b] !== top.vb) continue;
     const { a, b } = top;
-    if (!cl.compatible(a, b, p.keepGroupsApart)) {
+    if (!cl.compatible(a, b)) {
       // Constraints only accumulate as clusters grow, so this pair can never merge.
       adj.get(a)?.delete(b);
       adj.get(b)?.delete(a);
@@ -529,46 +580,24 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number
   }
 }
 
-/** Candidate targets for one face: roots of its neighbours, best mean similarity first. */
-function rankTargets(cl: Clusters, vector: Float32Array, neighbourRoots: Iterable<number>): Array<{ root: number; sim: number }> {
-  const seen = new Set<number>();
-  const out: Array<{ root: number; sim: number }> = [];
-  for (const r of neighbourRoots) {
-    if (seen.has(r)) continue;
-    seen.add(r);
-    out.push({ root: r, sim: dot32(vector, cl.sum[r]!) / cl.count[r]! });
-  }
-  return out.sort((x, y) => y.sim - x.sim || x.root - y.root);
-}
-
 /**
  * Attach lone faces (canonical indices) to existing clusters: each picks its best-linked target
- * among its neighbours' clusters, needing `join` and a `joinMargin` lead over the runner-up
- * (the next cluster, or under joinRivals 'faces' also the nearest face outside the cluster),
- * and a compatible cluster. All choices are made against the clusters as they stand, then
- * applied best-first per cluster, so photo-mates competing for one person resolve by
- * similarity and the outcome does not depend on face order.
+ * among its neighbours' clusters (poorFaceJoins decides), and a compatible cluster. All choices
+ * are made against the clusters as they stand, then applied best-first per cluster, so
+ * photo-mates competing for one person resolve by similarity and the outcome does not depend
+ * on face order.
  */
-function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) => boolean, edges: (c: number) => readonly Neighbour[], vec: (c: number) => Float32Array, p: ClusterParams): void {
+function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) => boolean, edges: (c: number) => readonly Neighbour[], vec: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
   const choices: Array<{ c: number; root: number; sim: number }> = [];
   for (const c of lone) {
     const roots: number[] = [];
-    const near = edges(c);
-    for (const e of near) {
+    for (const e of edges(c)) {
       const r = cl.find(e.j);
-      if (r !== cl.find(c) && isTarget(r) && cl.compatible(cl.find(c), r, p.keepGroupsApart)) roots.push(r);
+      if (r !== cl.find(c) && isTarget(r) && cl.compatible(cl.find(c), r)) roots.push(r);
     }
-    const ranked = rankTargets(cl, vec(c), roots);
-    const best = ranked[0];
-    if (!best || best.sim < p.join) continue;
-    let runnerUp = ranked[1]?.sim ?? -1;
-    if (p.joinRivals === 'faces') {
-      // Edges come most similar first: the first one outside the chosen cluster is the rival.
-      const rival = near.find((e) => cl.find(e.j) !== best.root);
-      if (rival) runnerUp = Math.max(runnerUp, rival.similarity);
-    }
-    if (best.sim - runnerUp < p.joinMargin) continue;
-    choices.push({ c, root: best.root, sim: best.sim });
+    const v = vec(c);
+    const hit = bestTarget(roots, (r) => dot32(v, cl.sum[r]!) / cl.count[r]!, (r) => r);
+    if (hit && poorFaceJoins(p, hit)) choices.push({ c, root: hit.target, sim: hit.sim });
   }
   choices.sort((x, y) => y.sim - x.sim || x.c - y.c);
   // Every target is still made of good (or confirmed) faces only, so its count is its good count.
@@ -576,11 +605,11 @@ function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) 
   const poorIn = new Map<number, number>();
   for (const ch of choices) {
     const taken = poorIn.get(ch.root) ?? 0;
-    if (taken >= p.maxPoorPerGood * goodIn.get(ch.root)!) continue;
+    if (!roomForPoor(p, goodIn.get(ch.root)!, taken)) continue;
     const target = cl.find(ch.root);
     const own = cl.find(ch.c);
     // Compatibility is re-checked against the grown cluster: a photo-mate may have joined first.
-    if (own !== target && cl.compatible(own, target, p.keepGroupsApart)) {
+    if (own !== target && cl.compatible(own, target)) {
       cl.union(own, target);
       poorIn.set(ch.root, taken + 1);
     }
@@ -605,14 +634,14 @@ function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly
  * photo and its resized copy weigh as one face in every linkage, size and evidence rule.
  * kNN edges come most similar first, so only the head of each list is read.
  */
-function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edges: (c: number) => readonly Neighbour[], rule: NearDuplicateRule, keepGroupsApart: boolean): void {
+function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edges: (c: number) => readonly Neighbour[], rule: NearDuplicateRule): void {
   for (let c = 0; c < canon.length; c++) {
     if (!canon[c]!.box) continue;
     for (const e of edges(c)) {
       if (e.similarity < rule.similarity) break;
       if (!isNearDuplicate(canon[c]!, canon[e.j]!, e.similarity, rule)) continue;
       const a = cl.find(c), b = cl.find(e.j);
-      if (a !== b && cl.compatible(a, b, keepGroupsApart)) cl.absorb(a, b);
+      if (a !== b && cl.compatible(a, b)) cl.absorb(a, b);
     }
   }
 }
@@ -652,8 +681,7 @@ function edgeCache(edges: (c: number) => Neighbour[], n: number): (c: number) =>
  * broken by face id. Photo-mates and `cannotLink` pairs never end up together; `mustLink`
  * groups start together (a member conflicting with its own group is left out of it).
  */
-export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: ClusterOptions = {}): ClusterResult {
-  const p: ClusterParams = { ...DEFAULT_PARAMS, ...stripUndefined(opts) };
+export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: ClusterConstraints = {}, p: Readonly<ClusterRules> = CLUSTER_RULES): ClusterResult {
   const { order, rank } = canonicalOrder(faces);
   const n = faces.length;
   const canon = order.map((pos) => faces[pos]!);
@@ -668,8 +696,8 @@ export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: Clus
   // agglomeration and the attachment all walk them, and each read is a kNN query.
   const edges = p.nearDuplicates ? edgeCache(canonicalEdges(faces, knn, order, rank), n) : canonicalEdges(faces, knn, order, rank);
 
-  const grouped = seedGroups(cl, opts.mustLink ?? [], rank, p.keepGroupsApart);
-  if (p.nearDuplicates) collapseNearDuplicates(cl, canon, edges, p.nearDuplicates, p.keepGroupsApart);
+  const grouped = seedGroups(cl, opts.mustLink ?? [], rank);
+  if (p.nearDuplicates) collapseNearDuplicates(cl, canon, edges, p.nearDuplicates);
   // A unit (a face with its near-duplicates, or a confirmed group) is good when any member is:
   // confirmed faces count as good, the user vouched for them.
   const goodUnit = new Uint8Array(n);
@@ -688,38 +716,8 @@ export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: Clus
   return collect(cl, order, (r) => cl.count[r]! >= p.minClusterSize || cl.group[r]! >= 0);
 }
 
-/**
- * Finish a grouping made by another algorithm the way clusterFaces finishes its own: the given
- * clusters (positions) are taken as they are, then poor faces outside them join as in
- * clusterFaces, and small clusters become unassigned. For comparing algorithms on equal terms.
- */
-export function attachPoorFaces(faces: readonly ClusterFace[], knn: Knn, seeds: readonly (readonly number[])[], opts: Partial<ClusterParams> = {}): ClusterResult {
-  const p: ClusterParams = { ...DEFAULT_PARAMS, ...stripUndefined(opts) };
-  const { order, rank } = canonicalOrder(faces);
-  const canon = order.map((pos) => faces[pos]!);
-  const cl = new Clusters(canon);
-  const seeded = new Uint8Array(faces.length);
-  for (const members of seeds) {
-    for (const pos of members) {
-      seeded[rank[pos]!] = 1;
-      const a = cl.find(rank[members[0]!]!), b = cl.find(rank[pos]!);
-      if (a !== b) cl.union(a, b);
-    }
-  }
-  const isSeedRoot = new Uint8Array(faces.length);
-  for (let c = 0; c < faces.length; c++) if (seeded[c] || canon[c]!.good) isSeedRoot[cl.find(c)] = 1;
-  const lone = [...Array(faces.length).keys()].filter((c) => !seeded[c] && !canon[c]!.good);
-  attach(cl, lone, (r) => isSeedRoot[r] === 1 && cl.count[r]! >= p.joinMinSize, canonicalEdges(faces, knn, order, rank), (c) => canon[c]!.vector, p);
-  return collect(cl, order, (r) => cl.count[r]! >= p.minClusterSize);
-}
-
-/** Drop keys whose value is undefined so they do not override defaults. */
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 /** Union each must-link group (in canonical order), skipping members that conflict. Returns which canonical indices are grouped. */
-function seedGroups(cl: Clusters, mustLink: readonly (readonly number[])[], rank: Int32Array, keepGroupsApart: boolean): Uint8Array {
+function seedGroups(cl: Clusters, mustLink: readonly (readonly number[])[], rank: Int32Array): Uint8Array {
   const grouped = new Uint8Array(cl.parent.length);
   const groups = mustLink
     .map((g) => [...new Set(g.map((pos) => rank[pos]!))].sort((x, y) => x - y))
@@ -736,7 +734,7 @@ function seedGroups(cl: Clusters, mustLink: readonly (readonly number[])[], rank
         grouped[c] = 1;
         continue;
       }
-      if (!cl.compatible(root, rc, keepGroupsApart)) continue;
+      if (!cl.compatible(root, rc)) continue;
       cl.union(root, rc);
       grouped[c] = 1;
     }
@@ -789,7 +787,7 @@ export function summarisePerson(key: number, members: readonly Pick<ClusterFace,
   return { key, sum, count: shaping.length, photoIds: new Set(members.map((m) => m.photoId)) };
 }
 
-export interface IncrementalOptions extends ClusterOptions {
+export interface IncrementalOptions extends ClusterConstraints {
   /**
    * Keys of existing people with a face among face i's nearest neighbours in the whole library
    * (typically: HNSW hits mapped face → person). Without it every person is a candidate.
@@ -827,15 +825,16 @@ interface Target {
  * 2. the remaining good (and must-linked) faces are clustered among themselves;
  * 3. each new group joins its best existing person when their average linkage passes the merge
  *    threshold, as the full agglomeration would have merged them;
- * 4. poor faces join the best of the people and new groups near them (`join`, `joinMargin`).
+ * 4. poor faces join the best of the people and new groups near them (poorFaceJoins, roomForPoor).
+ * The decisions are clusterFaces' own rule functions (merges, bestTarget, poorFaceJoins,
+ * roomForPoor); only what a target is differs (a person's summary instead of a live cluster).
  * Decisions are made against the people as given and applied best-first, so the outcome does not
  * depend on face order. `knn` gives neighbours among `faces` only (positions in `faces`).
  * Pass as `faces` the new faces plus the unassigned faces among their nearest neighbours (an
  * earlier singleton may now have company). Not every unassigned face: in an LFW-like library
  * that is ~40 % of all faces, i.e. a re-cluster. `people` need only hold the candidates.
  */
-export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, people: readonly PersonSummary[], opts: IncrementalOptions = {}): IncrementalResult {
-  const p: ClusterParams = { ...DEFAULT_PARAMS, ...stripUndefined(opts) };
+export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, people: readonly PersonSummary[], opts: IncrementalOptions = {}, p: Readonly<ClusterRules> = CLUSTER_RULES): IncrementalResult {
   const n = faces.length;
   const byKey = new Map(people.map((q) => [q.key, q]));
   const rejected = new Map<number, Set<number>>();
@@ -874,20 +873,9 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
     if (founder(i)) t.good++;
     else t.poor++;
   };
-  /** Best and runner-up similarity of `vector` (a sum over `count` faces) among targets, the best one fitting `ok`. */
-  const rank = (vector: ArrayLike<number>, count: number, targets: Iterable<Target>, ok: (t: Target) => boolean) => {
-    let best: { t: Target; sim: number } | undefined;
-    let second = -1;
-    for (const t of new Set(targets)) {
-      if (!ok(t)) continue;
-      const sim = dot(vector, t.sum) / (t.count * count);
-      if (!best || sim > best.sim || (sim === best.sim && order(t) < order(best.t))) {
-        if (best) second = Math.max(second, best.sim);
-        best = { t, sim };
-      } else second = Math.max(second, sim);
-    }
-    return best && { ...best, second };
-  };
+  /** Best and runner-up similarity of `vector` (a sum over `count` faces) among the targets fitting `ok`. */
+  const rank = (vector: ArrayLike<number>, count: number, targets: Iterable<Target>, ok: (t: Target) => boolean) =>
+    bestTarget([...targets].filter(ok), (t) => dot(vector, t.sum) / (t.count * count), order);
   const groupIndex = new Map<Target, number>();
   const order = (t: Target) => (t.person ? t.person.key : Number.MAX_SAFE_INTEGER - (groupIndex.get(t) ?? 0));
   const peopleNear = (i: number) => [...candidatesOf(i)].flatMap((k) => (byKey.has(k) ? [personTarget(byKey.get(k)!)] : []));
@@ -899,7 +887,7 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
   for (let i = 0; i < n; i++) {
     if (!faces[i]!.good || mustLinked[i]) continue; // confirmed groups are placed as groups (3)
     const hit = rank(faces[i]!.vector, 1, peopleNear(i), (t) => fits(i, t));
-    if (hit && hit.sim >= mergeThreshold(p, 1, hit.t.count)) proposals.push({ i, t: hit.t, sim: hit.sim });
+    if (hit && merges(p, hit.sim, 1, hit.target.count)) proposals.push({ i, t: hit.target, sim: hit.sim });
   }
   for (const pr of proposals.sort(byIdThenSim)) {
     if (!fits(pr.i, pr.t)) continue;
@@ -914,11 +902,10 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
     rest.map((i) => ({ ...faces[i]!, good: true })),
     (r) => knn(rest[r]!).flatMap((e) => (restPos.has(e.j) ? [{ j: restPos.get(e.j)!, similarity: e.similarity }] : [])),
     {
-      ...p,
-      minClusterSize: 1,
       mustLink: (opts.mustLink ?? []).map((g) => g.filter((i) => restPos.has(i)).map((i) => restPos.get(i)!)),
       cannotLink: (opts.cannotLink ?? []).filter(([x, y]) => restPos.has(x) && restPos.has(y)).map(([x, y]) => [restPos.get(x)!, restPos.get(y)!] as const),
     },
+    { ...p, minClusterSize: 1 },
   );
 
   // 3. Each new group against existing people, with the full clustering's merge rule.
@@ -928,10 +915,10 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
     for (const i of members) for (let d = 0; d < sum.length; d++) sum[d]! += faces[i]!.vector[d]!;
     const near = members.flatMap(peopleNear);
     const hit = rank(sum, members.length, near, (t) => members.every((i) => fits(i, t)));
-    if (hit && hit.sim >= mergeThreshold(p, members.length, hit.t.count)) {
+    if (hit && merges(p, hit.sim, members.length, hit.target.count)) {
       for (const i of members) {
-        take(i, hit.t);
-        placedIn.set(i, hit.t);
+        take(i, hit.target);
+        placedIn.set(i, hit.target);
       }
       continue;
     }
@@ -947,16 +934,10 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
     if (founder(i)) continue;
     const near = [...peopleNear(i), ...knn(i).flatMap((e) => (e.j !== i && founder(e.j) && placedIn.has(e.j) ? [placedIn.get(e.j)!] : []))];
     const hit = rank(faces[i]!.vector, 1, near, (t) => fits(i, t) && t.count >= p.joinMinSize);
-    if (!hit || hit.sim < p.join) continue;
-    let runnerUp = hit.second;
-    if (p.joinRivals === 'faces') {
-      // Existing people are seen through their averages only; new faces one by one.
-      for (const e of knn(i)) if (e.j !== i && placedIn.get(e.j) !== hit.t) runnerUp = Math.max(runnerUp, e.similarity);
-    }
-    if (hit.sim - runnerUp >= p.joinMargin) choices.push({ i, t: hit.t, sim: hit.sim });
+    if (hit && poorFaceJoins(p, hit)) choices.push({ i, t: hit.target, sim: hit.sim });
   }
   for (const ch of choices.sort(byIdThenSim)) {
-    if (!fits(ch.i, ch.t) || ch.t.poor >= p.maxPoorPerGood * ch.t.good) continue;
+    if (!fits(ch.i, ch.t) || !roomForPoor(p, ch.t.good, ch.t.poor)) continue;
     take(ch.i, ch.t);
     placedIn.set(ch.i, ch.t);
   }
@@ -986,7 +967,7 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
  * A Knn over `faces` from a nearest-neighbour search by face id (e.g. FaceIndex.search): hits
  * that are not in `faces` (other faces of the library) are dropped, so ask for a few more than k.
  */
-export function knnFromSearch(faces: readonly ClusterFace[], search: (vector: Float32Array, k: number) => readonly { faceId: number; similarity: number }[], k: number = DEFAULT_PARAMS.k): Knn {
+export function knnFromSearch(faces: readonly ClusterFace[], search: (vector: Float32Array, k: number) => readonly { faceId: number; similarity: number }[], k: number = KNN_K): Knn {
   const pos = new Map(faces.map((f, i) => [f.id, i]));
   return (i) =>
     search(faces[i]!.vector, k + 1).flatMap((h) => {

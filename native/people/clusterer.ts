@@ -8,7 +8,7 @@ import { FaceIndex, knnAmong } from '../search/ann.ts';
 import {
   assignIncremental,
   clusterFaces,
-  DEFAULT_PARAMS,
+  KNN_K,
   isGoodFace,
   knnFromSearch,
   relativeBox,
@@ -80,7 +80,7 @@ export class PeopleClusterer {
     }
     const previous = new Map(people.assignments().map((a) => [a.faceId, people.resolve(a.personId) ?? a.personId]));
     const cannotLink = this.cannotLinks(pos, rejected, groups, previous);
-    const result = clusterFaces(faces, knnFromSearch(faces, (v, k) => index.search(v, k), DEFAULT_PARAMS.k + 8), {
+    const result = clusterFaces(faces, knnFromSearch(faces, (v, k) => index.search(v, k), KNN_K + 8), {
       mustLink: [...groups.values()],
       cannotLink,
     });
@@ -135,7 +135,7 @@ export class PeopleClusterer {
       return this.summary('incremental', 0, 0, 0, t0, index.modelId);
     }
     // Neighbours of the new faces: people they may join, and old unassigned faces they may now pair with.
-    const hitsOf = new Map(added.map((f) => [f.id, index.search(f.embedding, DEFAULT_PARAMS.k)]));
+    const hitsOf = new Map(added.map((f) => [f.id, index.search(f.embedding, KNN_K)]));
     const fresh = new Map(added.map((f) => [f.id, toCluster(f)]));
     for (const hits of hitsOf.values()) {
       for (const h of hits) {
@@ -146,7 +146,7 @@ export class PeopleClusterer {
     }
     const faces = [...fresh.values()].sort((a, b) => a.id - b.id);
     const candidateIds = (i: number) =>
-      (hitsOf.get(faces[i]!.id) ?? index.search(faces[i]!.vector, DEFAULT_PARAMS.k)).flatMap((h) => {
+      (hitsOf.get(faces[i]!.id) ?? index.search(faces[i]!.vector, KNN_K)).flatMap((h) => {
         const p = holder.get(h.faceId);
         return p === undefined ? [] : [p];
       });
@@ -175,7 +175,7 @@ export class PeopleClusterer {
         else if (holderOfY !== undefined) cannotJoin.push([i, holderOfY]);
       }
     }
-    const result = assignIncremental(faces, knnAmong(faces.map((f) => f.vector), DEFAULT_PARAMS.k), summaries, {
+    const result = assignIncremental(faces, knnAmong(faces.map((f) => f.vector), KNN_K), summaries, {
       candidates: (i) => candidates[i]!,
       cannotJoin,
       cannotLink,
