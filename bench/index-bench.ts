@@ -10,7 +10,7 @@ import { alignFace } from '../native/pipeline/align.ts';
 import { decodePhoto } from '../native/pipeline/decode.ts';
 import { detectFaces, detectorInput } from '../native/pipeline/detect.ts';
 import type { Embedder } from '../native/pipeline/embed.ts';
-import type { StageTimes } from '../native/pipeline/indexer.ts';
+import type { StageTimes } from '../native/api/types.ts';
 import type { LoadedSession } from '../native/pipeline/runtime.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
 import { limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round } from './common.ts';

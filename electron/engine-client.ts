@@ -20,7 +20,7 @@ export class EngineError extends Error {
 }
 
 /** Calls that may load models or walk the whole library get longer than the rest. */
-const SLOW_METHODS: ReadonlySet<string> = new Set(['cluster', 'searchByFace', 'searchByPhoto', 'startIndex', 'addFace', 'exportXmp', 'mergeQuestions']);
+const SLOW_METHODS: ReadonlySet<string> = new Set(['cluster', 'searchByFace', 'searchByPhoto', 'startIndex', 'indexNow', 'addFace', 'exportXmp', 'exportFaces', 'mergeQuestions']);
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const SLOW_TIMEOUT_MS = 15 * 60_000;
 

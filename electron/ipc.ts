@@ -3,7 +3,8 @@
  * reply envelope (errors travel as data, because Electron rewrites errors thrown across
  * `ipcMain.handle`), and the checks main applies to every request before it reaches the engine.
  */
-import { API_METHODS, type ApiMethod } from '../native/api/types.ts';
+import { API_METHODS } from '../native/api/methods.ts';
+import type { ApiMethod } from '../native/api/types.ts';
 import { APP_ORIGIN } from './urls.ts';
 
 export const CHANNELS = {

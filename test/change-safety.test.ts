@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { KithEngine } from '../native/api/api.ts';
+import { PeopleService } from '../native/people/service.ts';
+import { FaceIndex } from '../native/search/ann.ts';
 import { indexFolder, type IndexOptions, type IndexSummary } from '../native/pipeline/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath, thumbsDirFor } from '../native/pipeline/thumbs.ts';
@@ -68,10 +70,10 @@ describe('changing a named photo keeps every decision on the faces still in it',
     const faces = facesOf(photo);
     assert.equal(faces.length, 6);
     // Name two faces, confirm a third into one of them, and reject a fourth from it.
-    const amy = engine.people.moveFaces([faces[0]!], { newPersonName: 'Amy' }).personId!;
-    engine.people.moveFaces([faces[1]!], { newPersonName: 'Raj' });
-    engine.people.confirmFaces([faces[2]!], amy);
-    engine.people.rejectFaces([faces[3]!], amy);
+    const amy = new PeopleService(store).moveFaces([faces[0]!], { newPersonName: 'Amy' }).personId!;
+    new PeopleService(store).moveFaces([faces[1]!], { newPersonName: 'Raj' });
+    new PeopleService(store).confirmFaces([faces[2]!], amy);
+    new PeopleService(store).rejectFaces([faces[3]!], amy);
     decided = faces.slice(0, 4);
     facts = userFacts(store, decided);
     assert.equal(facts.length, 7);
@@ -124,8 +126,8 @@ describe('changing a named photo keeps every decision on the faces still in it',
   });
 
   it('the HNSW index holds the edited vectors of the faces that kept their ids', async () => {
-    const index = await engine.index();
     const face = store.faces.get(decided[0]!)!;
+    const index = FaceIndex.open(store, face.modelId, face.embedding.length);
     const [top] = index.search(face.embedding, 1);
     assert.equal(top!.faceId, face.id);
     assert.ok(top!.similarity > 0.999, `index vector is the stored one (${top!.similarity})`);
@@ -144,7 +146,7 @@ describe('changing a named photo keeps every decision on the faces still in it',
     assert.equal(op.before.assignments.length, 3);
     // Undoing it cannot bring the faces back, and touches nothing else.
     const amy = store.people.findByName('Amy')!;
-    assert.equal(engine.people.undo()!.label, 'Undid: Removed 4 faces of edited photo party-2019.jpg');
+    assert.equal(new PeopleService(store).undo()!.label, 'Undid: Removed 4 faces of edited photo party-2019.jpg');
     assert.equal(store.people.get(amy.id)!.name, 'Amy');
     assert.equal(store.faces.total(), ids.length + 1);
   });
@@ -170,7 +172,7 @@ describe('identical files are one photo', () => {
     assert.equal(store.faces.total(), 4 + store.faces.forPhoto(store.photos.get(join(library, 'bbt2.jpg'))!.id).length);
     assert.equal(store.faces.forPhoto(store.photos.get(copy)!.id).length, 0);
     assert.equal(store.photos.duplicateCount(), 1);
-    assert.equal(engine.status().photos, 2);
+    assert.equal((await engine.client().status()).photos, 2);
     assert.deepEqual((await engine.client().photo(photo.id)).alsoAt, [copy]);
 
     // A re-run does nothing more; a new copy of it found later is a copy too.
@@ -179,7 +181,7 @@ describe('identical files are one photo', () => {
     cpSync(join(GROUP, 'bbt1.jpg'), join(library, 'third.jpg'));
     assert.deepEqual([(await indexFolder(store, library, fast)).copies, store.photos.duplicateCount()], [1, 2]);
 
-    engine.people.moveFaces([faces[0]!], { newPersonName: 'Raj' });
+    new PeopleService(store).moveFaces([faces[0]!], { newPersonName: 'Raj' });
     rmSync(first);
     rmSync(join(library, 'third.jpg'));
     const after = await indexFolder(store, library, fast);

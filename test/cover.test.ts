@@ -21,20 +21,21 @@ describe('cover faces', () => {
     mkdirSync(join(library, 'edits'), { recursive: true });
     const blurPath = join(library, 'edits', 'leonard-blurred.jpg');
     await sharp(join(BBT, 'leonard', 'leonard2.png')).resize(600, 600).blur(14).modulate({ brightness: 0.45 }).jpeg().toFile(blurPath);
-    const engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu' });
+    const store = new Store(join(dir, 'library.db'));
+    const engine = new KithEngine(store, { device: 'cpu' });
     const api = engine.client();
     await api.startIndex(library);
     await engine.idle();
 
     const [person] = await api.people();
     assert.ok(person, 'Leonard was found');
-    const faces = engine.store.people.facesOf(person.id).map((f) => engine.store.faces.get(f.faceId)!);
-    const blurred = faces.find((f) => engine.store.views.photoOfFace(f.id)!.path === blurPath);
+    const faces = store.people.facesOf(person.id).map((f) => store.faces.get(f.faceId)!);
+    const blurred = faces.find((f) => store.views.photoOfFace(f.id)!.path === blurPath);
     assert.ok(blurred, 'the blurred enlargement is one of his faces');
     const oldChoice = [...faces].sort((a, b) => b.score * Math.min(b.size, 160) - a.score * Math.min(a.size, 160))[0]!;
     assert.equal(oldChoice.id, blurred.id, 'ranking by detector score × size alone picks the blur');
 
-    const cover = engine.store.faces.get(person.coverFaceId!)!;
+    const cover = store.faces.get(person.coverFaceId!)!;
     assert.notEqual(cover.id, blurred.id, 'the cover is not the blur');
     assert.ok(cover.sharpness > 3 * blurred.sharpness, `cover sharpness ${cover.sharpness} vs blur ${blurred.sharpness}`);
     const clear = faces.filter((f) => f.id !== blurred.id);
@@ -45,6 +46,6 @@ describe('cover faces', () => {
     assert.equal(listed.length, faces.length);
     assert.equal(listed[0], cover.id, "the person's faces start with the cover");
     assert.equal(listed.at(-1), blurred.id, 'and end with the blur');
-    engine.store.close();
+    store.close();
   });
 });

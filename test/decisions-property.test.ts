@@ -83,8 +83,9 @@ describe('decisions hold through any sequence of operations and re-clusters', ()
   function open(name: string) {
     const path = join(tempDir(), `${name}.db`);
     copyFileSync(base, path);
-    const engine = new KithEngine(new Store(path), { device: 'cpu' });
-    return { engine, api: engine.client(), store: engine.store };
+    const store = new Store(path);
+    const engine = new KithEngine(store, { device: 'cpu' });
+    return { engine, api: engine.client(), store };
   }
 
   it('a split survives `cluster --full`: the person the faces left keeps its other faces, apart from them', async () => {

@@ -29,13 +29,14 @@ describe('drawing a face Kith missed', { skip: NO_BROWSER }, () => {
     mkdirSync(join(library, 'crowd'), { recursive: true });
     await makeCrowdPhoto(join(library, 'crowd', 'street.jpg'));
     const db = join(dir, 'library.db');
-    const engine = new KithEngine(new Store(db), { device: 'cpu' });
+    const store = new Store(db);
+    const engine = new KithEngine(store, { device: 'cpu' });
     await engine.client().startIndex(library);
     await engine.idle();
-    crowdId = engine.store.photos.get(join(library, 'crowd', 'street.jpg'))!.id;
-    const leonard2 = engine.store.photos.get(join(library, 'portraits', 'faceapi-bbt', 'leonard', 'leonard2.png'))!.id;
-    await engine.client().moveFaces([engine.store.faces.forPhoto(leonard2)[0]!.id], null, 'Leonard');
-    engine.store.close();
+    crowdId = store.photos.get(join(library, 'crowd', 'street.jpg'))!.id;
+    const leonard2 = store.photos.get(join(library, 'portraits', 'faceapi-bbt', 'leonard', 'leonard2.png'))!.id;
+    await engine.client().moveFaces([store.faces.forPhoto(leonard2)[0]!.id], null, 'Leonard');
+    store.close();
 
     ensureRendererBuilt();
     server = await serve(db);

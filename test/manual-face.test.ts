@@ -30,6 +30,7 @@ describe('a face drawn by the user', () => {
   const library = join(dir, 'Photos');
   const crowd = join(library, 'crowd', 'street.jpg');
   let engine: KithEngine;
+  let store: Store;
   let api: ReturnType<KithEngine['client']>;
   let leonardId: number;
   let crowdId: number;
@@ -39,19 +40,20 @@ describe('a face drawn by the user', () => {
     copyFaces(library, ['portraits/faceapi-bbt/leonard/leonard2.png', 'portraits/faceapi-bbt/leonard/leonard3.png', 'portraits/faceapi-bbt/leonard/leonard4.png', 'portraits/faceapi-bbt/sheldon/sheldon1.png', 'portraits/faceapi-bbt/sheldon/sheldon2.png', 'portraits/faceapi-bbt/penny/penny1.png']);
     mkdirSync(join(library, 'crowd'), { recursive: true });
     await makeCrowdPhoto(crowd);
-    engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu', embedder: EMBEDDER });
+    store = new Store(join(dir, 'library.db'));
+    engine = new KithEngine(store, { device: 'cpu', embedder: EMBEDDER });
     api = engine.client();
     await api.startIndex(library);
     await engine.idle();
-    crowdId = engine.store.photos.get(crowd)!.id;
-    const leonardFace = engine.store.faces.forPhoto(engine.store.photos.get(join(library, 'portraits', 'faceapi-bbt', 'leonard', 'leonard2.png'))!.id)[0]!;
+    crowdId = store.photos.get(crowd)!.id;
+    const leonardFace = store.faces.forPhoto(store.photos.get(join(library, 'portraits', 'faceapi-bbt', 'leonard', 'leonard2.png'))!.id)[0]!;
     const r = await api.moveFaces([leonardFace.id], null, 'Leonard');
     leonardId = r.personId!;
   });
 
   it('the detector misses the small face', async () => {
-    assert.equal(engine.store.photos.getById(crowdId)!.status, 'done');
-    assert.equal(engine.store.faces.forPhoto(crowdId).length, 0);
+    assert.equal(store.photos.getById(crowdId)!.status, 'done');
+    assert.equal(store.faces.forPhoto(crowdId).length, 0);
   });
 
   it('is stored as a drawn face of the photo, named, with a thumbnail, and search finds the person', async () => {
@@ -60,25 +62,25 @@ describe('a face drawn by the user', () => {
     faceId = r.faceId;
     assert.equal(r.label, 'Drew a face of Leonard');
     assert.equal(r.detected, true, 'the detector finds it looking at the box alone, enlarged');
-    const face = engine.store.faces.get(faceId)!;
+    const face = store.faces.get(faceId)!;
     assert.equal(face.origin, 'drawn');
     assert.equal(face.photoId, crowdId);
     assert.ok(Math.abs(face.box.x1 - box.x1) < 1 && Math.abs(face.box.y2 - box.y2) < 1, 'box kept in original pixels');
-    assert.ok(existsSync(faceThumbPath(engine.store.path, faceId)));
+    assert.ok(existsSync(faceThumbPath(store.path, faceId)));
     const photo = await api.photo(crowdId);
     assert.deepEqual(photo.faces.map((f) => [f.id, f.personName, f.state]), [[faceId, 'Leonard', 'confirmed']]);
     const found = await api.searchByFace(faceId, 5);
-    const leonards = engine.store.people.facesOf(leonardId).map((f) => f.faceId);
+    const leonards = store.people.facesOf(leonardId).map((f) => f.faceId);
     const hits = found.hits.filter((h) => h.faceId !== faceId);
     assert.ok(hits.length > 0, 'search finds faces alike');
-    assert.ok(hits.every((h) => engine.store.views.photoOfFace(h.faceId)!.path.includes('leonard')), `only Leonard's faces: ${JSON.stringify(hits)}`);
+    assert.ok(hits.every((h) => store.views.photoOfFace(h.faceId)!.path.includes('leonard')), `only Leonard's faces: ${JSON.stringify(hits)}`);
     assert.ok(hits.some((h) => leonards.includes(h.faceId)));
   });
 
   it('survives a full re-cluster', async () => {
     await api.cluster(true);
-    assert.equal(engine.store.people.assignmentOf(faceId)?.personId, leonardId);
-    assert.equal(engine.store.people.assignmentOf(faceId)?.source, 'user');
+    assert.equal(store.people.assignmentOf(faceId)?.personId, leonardId);
+    assert.equal(store.people.assignmentOf(faceId)?.source, 'user');
   });
 
   it('survives a touched file and an edited photo re-indexed', async () => {
@@ -86,32 +88,32 @@ describe('a face drawn by the user', () => {
     utimesSync(crowd, later, later);
     await api.startIndex();
     await engine.idle();
-    assert.equal(engine.store.faces.get(faceId)?.origin, 'drawn', 'kept after a touch');
+    assert.equal(store.faces.get(faceId)?.origin, 'drawn', 'kept after a touch');
     await makeCrowdPhoto(crowd, 1.3);
     const edited = new Date(Date.now() + 120_000);
     utimesSync(crowd, edited, edited);
     await api.startIndex();
     await engine.idle();
-    assert.notEqual(engine.store.photos.get(crowd)!.hash, null);
-    const faces = engine.store.faces.forPhoto(crowdId);
+    assert.notEqual(store.photos.get(crowd)!.hash, null);
+    const faces = store.faces.forPhoto(crowdId);
     assert.deepEqual(faces.map((f) => f.id), [faceId], 'the drawn face is kept after an edit');
-    assert.equal(engine.store.people.assignmentOf(faceId)?.personId, leonardId);
-    assert.ok(!engine.store.people.lastOperation()!.label.startsWith('Removed'), 'no "removed faces" line for a kept face');
+    assert.equal(store.people.assignmentOf(faceId)?.personId, leonardId);
+    assert.ok(!store.people.lastOperation()!.label.startsWith('Removed'), 'no "removed faces" line for a kept face');
   });
 
   it('undo removes the name and the drawn face', async () => {
     const r = await api.addFace(crowdId, { x1: 100, y1: 100, x2: 180, y2: 190 }, null, 'Stranger');
-    assert.ok(engine.store.faces.get(r.faceId));
+    assert.ok(store.faces.get(r.faceId));
     const undone = await api.undo();
     assert.equal(undone?.label, 'Undid: Drew a face of Stranger');
-    assert.equal(engine.store.faces.get(r.faceId), undefined);
-    assert.equal(engine.store.people.findByName('Stranger'), undefined);
+    assert.equal(store.faces.get(r.faceId), undefined);
+    assert.equal(store.people.findByName('Stranger'), undefined);
     assert.ok((await api.searchByFace(faceId, 50)).hits.every((h) => h.faceId !== r.faceId));
-    assert.equal(engine.store.faces.get(faceId)?.origin, 'drawn', 'the earlier drawn face stays');
+    assert.equal(store.faces.get(faceId)?.origin, 'drawn', 'the earlier drawn face stays');
   });
 
   it('refuses a box outside the photo or too small, and an unknown person, storing nothing', async () => {
-    const before = engine.store.faces.total();
+    const before = store.faces.total();
     await assert.rejects(api.addFace(crowdId, { x1: 5000, y1: 10, x2: 5100, y2: 90 }, leonardId), /at least/);
     await assert.rejects(api.addFace(crowdId, { x1: 10, y1: 10, x2: 90, y2: 90 }, 99999), /no person/);
     await assert.rejects(api.addFace(99999, { x1: 10, y1: 10, x2: 90, y2: 90 }, leonardId), /no photo/);
@@ -120,7 +122,7 @@ describe('a face drawn by the user', () => {
     renameSync(crowd, outside);
     symlinkSync(outside, crowd);
     await assert.rejects(api.addFace(crowdId, { x1: 10, y1: 10, x2: 90, y2: 90 }, leonardId), /not in the library folder/);
-    assert.equal(engine.store.faces.total(), before);
+    assert.equal(store.faces.total(), before);
   });
 });
 
@@ -138,11 +140,11 @@ describe('a named XMP region where the detector finds no face', { skip: noExifto
     const r = spawnSync('exiftool', ['-q', '-q', '-o', `${crowd}.xmp`, `-XMP-mwg-rs:RegionInfo={RegionList=[${area}]}`, crowd], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
 
-    const engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu', embedder: EMBEDDER });
+    const store = new Store(join(dir, 'library.db'));
+    const engine = new KithEngine(store, { device: 'cpu', embedder: EMBEDDER });
     const api = engine.client();
     await api.startIndex(library);
     await engine.idle();
-    const store = engine.store;
     const photoId = store.photos.get(crowd)!.id;
     const faces = store.faces.forPhoto(photoId);
     assert.deepEqual(faces.map((x) => x.origin), ['imported'], 'the detector found nothing; the region made one face');

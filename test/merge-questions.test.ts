@@ -16,22 +16,23 @@ import { copyFaces, facesIn, tempDir } from './helpers.ts';
 
 describe('merge questions: "Are these the same person?"', () => {
   let engine: KithEngine;
+  let store: Store;
   let api: ReturnType<KithEngine['client']>;
   /** The character a face shows (its photo's folder). */
-  const who = (faceId: number) => basename(dirname(engine.store.views.photoOfFace(faceId)!.path));
-  const faceIdsOf = (personId: number) => engine.store.people.facesOf(personId).map((f) => f.faceId);
+  const who = (faceId: number) => basename(dirname(store.views.photoOfFace(faceId)!.path));
+  const faceIdsOf = (personId: number) => store.people.facesOf(personId).map((f) => f.faceId);
   const whoIs = (personId: number) => new Set(faceIdsOf(personId).map(who));
   const personHolding = (character: string) => {
-    const p = engine.store.people.summaries().find((s) => s.faceCount > 0 && [...whoIs(s.id)].every((c) => c === character));
+    const p = store.people.summaries().find((s) => s.faceCount > 0 && [...whoIs(s.id)].every((c) => c === character));
     assert.ok(p, `one person holds ${character}`);
     return p.id;
   };
   /** Move the last `n` faces of a person to a new machine person, as a clustering that split them would. */
   const split = (personId: number, n: number) => {
     const faces = faceIdsOf(personId).slice(-n);
-    return engine.store.transaction(() => {
-      const other = engine.store.people.create(null);
-      for (const f of faces) engine.store.people.assign(f, other, 'cluster');
+    return store.transaction(() => {
+      const other = store.people.create(null);
+      for (const f of faces) store.people.assign(f, other, 'cluster');
       return other;
     });
   };
@@ -42,7 +43,8 @@ describe('merge questions: "Are these the same person?"', () => {
     const dir = tempDir();
     const library = join(dir, 'Photos');
     copyFaces(library, facesIn('portraits/faceapi-bbt'));
-    engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu' });
+    store = new Store(join(dir, 'library.db'));
+    engine = new KithEngine(store, { device: 'cpu' });
     api = engine.client();
     await api.startIndex(library);
     await engine.idle();
@@ -69,7 +71,7 @@ describe('merge questions: "Are these the same person?"', () => {
     const lines: string[] = [];
     const log = mock.method(console, 'log', (...args: unknown[]) => void lines.push(args.join(' ')));
     try {
-      await runPeopleCommand(engine, 'suggest', [], { all: false, full: false, json: false });
+      await runPeopleCommand(engine.client(), 'suggest', [], { all: false, full: false, json: false });
     } finally {
       log.mock.restore();
     }
@@ -92,10 +94,10 @@ describe('merge questions: "Are these the same person?"', () => {
     assert.deepEqual(await questionsAbout('penny'), []);
     await api.undo();
     assert.equal((await questionsAbout('penny')).length, 1, 'undo: asked again');
-    await runPeopleCommand(engine, 'apart', [String(q.fromId), String(q.intoId)], { all: false, full: false, json: false });
+    await runPeopleCommand(engine.client(), 'apart', [String(q.fromId), String(q.intoId)], { all: false, full: false, json: false });
     const [lone, rest] = [faceIdsOf(q.fromId), faceIdsOf(q.intoId)];
-    await engine.cluster(true);
-    const holderOf = (f: number) => engine.store.people.assignmentOf(f)?.personId;
+    await engine.client().cluster(true);
+    const holderOf = (f: number) => store.people.assignmentOf(f)?.personId;
     const restHolder = holderOf(rest[0]!);
     assert.ok(rest.every((f) => holderOf(f) === restHolder), 'the four stay together');
     for (const f of lone) assert.notEqual(holderOf(f), restHolder, 'a full re-cluster keeps the lone face apart');

@@ -2,7 +2,7 @@
  * @file Only real people are shown: a group with little evidence (one clear face and one small
  * face in the background of another picture) is listed under "Maybe", not deleted; seven characters with five clear portraits
  * each are shown; naming a Maybe group, or confirming a face in it, shows it. The rule itself
- * (people-evidence.ts) is checked on real faces too.
+ * (native/people/evidence.ts) is checked on real faces too.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -16,11 +16,12 @@ import { makeMaybeLibrary } from './maybe-fixture.ts';
 
 describe('Maybe: groups without the evidence of a person', () => {
   let engine: KithEngine;
+  let store: Store;
   let api: ReturnType<KithEngine['client']>;
   let stuart: number;
   const evidenceFace = (faceId: number): EvidenceFace => {
-    const f = engine.store.faces.get(faceId)!;
-    const photo = engine.store.photos.getById(f.photoId)!;
+    const f = store.faces.get(faceId)!;
+    const photo = store.photos.getById(f.photoId)!;
     return { ...f, vector: f.embedding, box: relativeBox(f.box, photo.width, photo.height) };
   };
 
@@ -28,7 +29,8 @@ describe('Maybe: groups without the evidence of a person', () => {
     const dir = tempDir();
     const library = join(dir, 'Photos');
     await makeMaybeLibrary(library);
-    engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu' });
+    store = new Store(join(dir, 'library.db'));
+    engine = new KithEngine(store, { device: 'cpu' });
     api = engine.client();
     await api.startIndex(library);
     await engine.idle();
@@ -48,18 +50,18 @@ describe('Maybe: groups without the evidence of a person', () => {
   });
 
   it('counts one clear face as one observation, however many small background ones come with it', () => {
-    const faces = engine.store.people.facesOf(stuart).map((a) => evidenceFace(a.faceId));
+    const faces = store.people.facesOf(stuart).map((a) => evidenceFace(a.faceId));
     const e = evidenceOf(faces);
     assert.deepEqual([e.observations, e.clearObservations], [2, 1]);
     assert.ok(isMaybe(e));
     // Two good faces of one person, clearly alike, are enough.
-    const fiveFaced = engine.store.people.summaries().find((p) => p.faceCount === 5)!;
-    const two = engine.store.people.facesOf(fiveFaced.id).slice(0, 2).map((a) => evidenceFace(a.faceId));
+    const fiveFaced = store.people.summaries().find((p) => p.faceCount === 5)!;
+    const two = store.people.facesOf(fiveFaced.id).slice(0, 2).map((a) => evidenceFace(a.faceId));
     assert.ok(!isMaybe(evidenceOf(two)), JSON.stringify(evidenceOf(two)));
   });
 
   it('shows a Maybe group once the user names it or confirms a face in it', async () => {
-    const [face] = engine.store.people.facesOf(stuart);
+    const [face] = store.people.facesOf(stuart);
     await api.confirmFaces([face!.faceId], stuart);
     assert.equal((await api.people()).find((p) => p.id === stuart)?.maybe, false, 'a confirmed face is the user vouching');
     await api.undo();

@@ -14,10 +14,11 @@ import { FACES, copyFaces, facesIn, tempDir } from './helpers.ts';
 describe('people: clustering and decisions that stick', () => {
   let library: string;
   let engine: KithEngine;
+  let store: Store;
   let api: ReturnType<KithEngine['client']>;
   /** Identity of a face = its photo's folder ("faceapi-bbt/leonard"). */
   const who = (faceId: number) => {
-    const path = engine.store.views.photoOfFace(faceId)!.path;
+    const path = store.views.photoOfFace(faceId)!.path;
     return `${basename(dirname(dirname(path)))}/${basename(dirname(path))}`;
   };
   const facesOfPerson = async (personId: number) => (await api.person(personId, 0, 1000)).faces.map((f) => f.id);
@@ -33,7 +34,8 @@ describe('people: clustering and decisions that stick', () => {
     const dir = tempDir();
     library = join(dir, 'Photos');
     copyFaces(library, facesIn('portraits'));
-    engine = new KithEngine(new Store(join(dir, 'library.db')), { device: 'cpu' });
+    store = new Store(join(dir, 'library.db'));
+    engine = new KithEngine(store, { device: 'cpu' });
     api = engine.client();
     await api.startIndex(library);
     await engine.idle();
@@ -80,7 +82,7 @@ describe('people: clustering and decisions that stick', () => {
   });
 
   it('keeps every decision through a re-index (a photo renamed) and a full re-cluster', async () => {
-    const leonard = engine.store.people.findByName('Leonard')!;
+    const leonard = store.people.findByName('Leonard')!;
     const rejected = (await facesOfPerson(leonard.id))[0]!;
     await api.rejectFaces([rejected], leonard.id);
     assert.ok(!(await facesOfPerson(leonard.id)).includes(rejected));
@@ -88,7 +90,7 @@ describe('people: clustering and decisions that stick', () => {
     await api.setHidden(raj.id, true);
     const before = {
       leonard: (await facesOfPerson(leonard.id)).sort(),
-      penny: (await facesOfPerson(engine.store.people.findByName('Penny')!.id)).sort(),
+      penny: (await facesOfPerson(store.people.findByName('Penny')!.id)).sort(),
     };
 
     const from = join(library, 'portraits', 'faceapi-bbt', 'penny', 'penny3.png');
@@ -97,18 +99,18 @@ describe('people: clustering and decisions that stick', () => {
     await engine.idle();
     await api.cluster(true);
 
-    const leonardAfter = engine.store.people.findByName('Leonard')!;
+    const leonardAfter = store.people.findByName('Leonard')!;
     assert.equal(leonardAfter.id, leonard.id);
     assert.deepEqual((await facesOfPerson(leonard.id)).sort(), before.leonard);
     assert.ok(!(await facesOfPerson(leonard.id)).includes(rejected), 'a rejected face never returns');
-    assert.deepEqual((await facesOfPerson(engine.store.people.findByName('Penny')!.id)).sort(), before.penny);
-    assert.equal(engine.store.people.findByName('Sheldon')?.name, 'Sheldon');
+    assert.deepEqual((await facesOfPerson(store.people.findByName('Penny')!.id)).sort(), before.penny);
+    assert.equal(store.people.findByName('Sheldon')?.name, 'Sheldon');
     assert.ok(!(await api.people()).some((p) => p.id === raj.id), 'hidden stays hidden');
     assert.ok((await api.people(true)).some((p) => p.id === raj.id && p.hidden));
   });
 
   it('undoes the last operations, newest first', async () => {
-    const leonard = engine.store.people.findByName('Leonard')!;
+    const leonard = store.people.findByName('Leonard')!;
     assert.equal((await api.undo())!.label, `Undid: Hid a person`);
     assert.equal((await personOf('faceapi-bbt/raj')).hidden, false);
     const unrejected = await api.undo();
@@ -128,27 +130,27 @@ describe('people: clustering and decisions that stick', () => {
     const found = new Set(result.people.slice(0, 8).map((p) => p.personId));
     for (const name of ['amy', 'bernadette', 'leonard', 'penny', 'raj', 'sheldon']) {
       const p = await personOf(`faceapi-bbt/${name}`).catch(() => null);
-      const id = p?.id ?? engine.store.people.findByName(name)?.id;
+      const id = p?.id ?? store.people.findByName(name)?.id;
       assert.ok(id !== undefined && found.has(id), `${name} is found in bbt4.jpg`);
     }
-    const face = await api.searchByFace((await facesOfPerson(engine.store.people.findByName('Sheldon')!.id))[0]!, 4);
+    const face = await api.searchByFace((await facesOfPerson(store.people.findByName('Sheldon')!.id))[0]!, 4);
     assert.ok(face.hits.every((h) => h.personName === 'Sheldon'), 'a face finds its own person first');
   });
 
   it('places faces of new photos with the people they show, leaving everyone else as they were', async () => {
-    const before = new Map(engine.store.people.assignments().map((a) => [a.faceId, a.personId]));
-    const leonard = engine.store.people.findByName('Leonard')!.id;
-    const sheldon = engine.store.people.findByName('Sheldon')!.id;
+    const before = new Map(store.people.assignments().map((a) => [a.faceId, a.personId]));
+    const leonard = store.people.findByName('Leonard')!.id;
+    const sheldon = store.people.findByName('Sheldon')!.id;
     const counts = { leonard: (await facesOfPerson(leonard)).length, sheldon: (await facesOfPerson(sheldon)).length };
     // bbt5: Raj, Penny, Sheldon, Leonard and Howard, clean-shaven (in bbt1 they are bearded, and
     // Leonard stays unassigned there: his best match is 0.40, below any safe threshold).
     copyFaces(library, ['groups/faceapi/bbt5.jpg']);
     await api.startIndex();
     await engine.idle();
-    const after = new Map(engine.store.people.assignments().map((a) => [a.faceId, a.personId]));
+    const after = new Map(store.people.assignments().map((a) => [a.faceId, a.personId]));
     for (const [faceId, personId] of before) assert.equal(after.get(faceId), personId, `face ${faceId} stayed put`);
-    const photoId = engine.store.photos.get(join(library, 'groups', 'faceapi', 'bbt5.jpg'))!.id;
-    const placed = engine.store.views.photoFaces(photoId);
+    const photoId = store.photos.get(join(library, 'groups', 'faceapi', 'bbt5.jpg'))!.id;
+    const placed = store.views.photoFaces(photoId);
     assert.equal(placed.length, 5);
     assert.ok(placed.every((f) => f.personId !== null), 'every face joined someone');
     assert.equal(new Set(placed.map((f) => f.personId)).size, 5, 'five different people');
@@ -165,12 +167,12 @@ describe('people: clustering and decisions that stick', () => {
     await assert.rejects(engine.call('moveFaces', [[], 1]), /faceIds must be a non-empty list/);
     await assert.rejects(engine.call('rejectFaces', [[123456], 1]), /no face 123456/);
     await assert.rejects(engine.call('nope' as never, []), /no API method "nope"/);
-    assert.equal(engine.store.integrityCheck(), 'ok');
+    assert.equal(store.integrityCheck(), 'ok');
   });
 
   it('counts a face named twice in one request once', async () => {
-    const sheldon = engine.store.people.findByName('Sheldon')!;
-    const face = engine.store.people.facesOf(sheldon.id)[0]!.faceId;
+    const sheldon = store.people.findByName('Sheldon')!;
+    const face = store.people.facesOf(sheldon.id)[0]!.faceId;
     assert.equal((await api.moveFaces([face, face, face], sheldon.id)).label, 'Moved 1 face to Sheldon');
     await api.undo();
   });

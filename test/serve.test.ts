@@ -13,19 +13,18 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { chromium } from 'playwright-core';
 import { createProtocolHandler } from '../electron/protocol.ts';
 import { KithEngine } from '../native/api/api.ts';
 import { MAX_FILE_BYTES } from '../native/pipeline/decode.ts';
 import { indexFolder } from '../native/pipeline/indexer.ts';
-import { NEEDS_LINK_PATH, startServer, type ApiHandler, type RunningServer } from '../native/api/serve.ts';
+import type { ApiHandler } from '../native/api/handler.ts';
+import { NEEDS_LINK_PATH, startServer, type RunningServer } from '../native/api/serve.ts';
 import { libraryToken, tokenPathFor } from '../native/api/serve-token.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath } from '../native/pipeline/thumbs.ts';
+import { NO_BROWSER, launch } from './browser.ts';
 import { FACES, REPO, copyFaces, startCli, tempDir } from './helpers.ts';
 
-const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
-const NO_BROWSER = existsSync(CHROMIUM) || process.env.CI ? false : `no Chromium at ${CHROMIUM}`;
 const EMBEDDER = 'sirius';
 
 interface Raw {
@@ -84,7 +83,7 @@ describe('kith serve and kith:// on a library someone tries to abuse', () => {
     store = new Store(db);
     await indexFolder(store, library, { device: 'cpu', embedder: EMBEDDER });
     engine = new KithEngine(store, { device: 'cpu', embedder: EMBEDDER });
-    await engine.cluster(false);
+    await engine.client().cluster(false);
     for (const p of store.photos.list()) ids.set(p.path.slice(library.length + 1), p.id);
     groupFace = store.views.photoFaces(ids.get('groups/faceapi/bbt1.jpg')!)[0]!.id;
     server = await startServer(engine, { staticDir: renderer, log: () => {} });
@@ -311,7 +310,7 @@ describe('kith serve and kith:// on a library someone tries to abuse', () => {
       });
       await new Promise<void>((ok) => spy.listen(0, '127.0.0.1', ok));
       const spyPort = (spy.address() as AddressInfo).port;
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      const browser = await launch();
       try {
         const context = await browser.newContext();
         const page = await context.newPage();
@@ -345,7 +344,7 @@ describe('kith serve and kith:// on a library someone tries to abuse', () => {
     });
 
     it('sends a tab with no token, or an old one, to the page that says which link to open', async () => {
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      const browser = await launch();
       try {
         const page = await browser.newPage();
         await page.goto(`http://127.0.0.1:${server.port}/`);

@@ -14,11 +14,12 @@
  */
 import '../pipeline/no-telemetry.ts';
 import { KithEngine } from './api.ts';
-import { API_METHODS, type ApiMethod, type KithEvents } from './types.ts';
+import { API_METHODS } from './methods.ts';
+import type { ApiMethod, KithEvents } from './types.ts';
 import { prepareLibraryFolder } from '../store/library-files.ts';
 import { defaultDbPath } from '../store/library-path.ts';
 import type { DeviceChoice } from '../pipeline/runtime.ts';
-import type { ApiHandler } from './serve.ts';
+import type { ApiHandler } from './handler.ts';
 import { Store } from '../store/index.ts';
 
 /** The part of Electron's `process.parentPort` the host uses (a fake in tests). */
@@ -119,8 +120,7 @@ export function startEngineHost(port: Port, env: NodeJS.ProcessEnv = process.env
     onShutdown: async () => {
       if (closing) return;
       closing = true;
-      engine.pauseIndex();
-      await engine.idle();
+      await engine.close();
       store.close();
       // Let the reply leave before the process goes.
       setTimeout(() => exit(0), 50);

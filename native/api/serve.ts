@@ -16,19 +16,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { API_METHODS, type ApiMethod, type KithEvents } from './types.ts';
+import { API_METHODS } from './methods.ts';
+import type { ApiMethod, KithEvents } from './types.ts';
 import { openInside, type MediaFile } from '../common/path-inside.ts';
 import { newToken } from './serve-token.ts';
-
-export interface ApiHandler {
-  call(method: ApiMethod, args: unknown[]): Promise<unknown>;
-  /** Every engine event, until the returned function is called. */
-  subscribe(listener: (event: keyof KithEvents, data: KithEvents[keyof KithEvents]) => void): () => void;
-  /** File behind a thumbnail or photo URL, only for faces/photos in the library; null when none. */
-  resource(kind: 'thumb' | 'photo', id: number): Promise<MediaFile | null>;
-  /** True for errors caused by the request (bad arguments, unknown ids): answered 400, not 500. */
-  isUserError(err: unknown): boolean;
-}
+import type { ApiHandler } from './handler.ts';
 
 export interface ServeOptions {
   port?: number;

@@ -1,7 +1,7 @@
 /**
  * @file The one API definition every Kith surface shares: the Svelte UI (over Electron IPC or
- * loopback HTTP), the CLI and the tests. Types only, so the renderer can import it without
- * pulling in the engine.
+ * loopback HTTP), the CLI and the tests. Types only (the list of method names is methods.ts),
+ * so the renderer can import it without pulling in the engine.
  */
 
 import type { Box } from '../common/geometry.ts';
@@ -70,6 +70,102 @@ export interface IndexProgress {
   current?: string;
 }
 
+/** How long one indexing run spent in each stage. */
+export interface StageTimes {
+  /** Summed milliseconds per stage; stages overlap, so the sum can exceed wall time. */
+  read: number;
+  decode: number;
+  detect: number;
+  align: number;
+  embed: number;
+  store: number;
+}
+
+/** What one indexing run did (`kith index` prints it). */
+export interface IndexSummary {
+  runId: number;
+  provider: string;
+  modelId: string;
+  scanned: number;
+  /** Files not re-read: size and mtime unchanged, or only those changed (same content). */
+  unchanged: number;
+  /** Of `unchanged`: the size or mtime changed but the content did not (kept as it was). */
+  touched: number;
+  indexed: number;
+  moved: number;
+  /** Files with the same content as a photo already in the library, recorded as its copies (no faces). */
+  copies: number;
+  /** Faces whose thumbnail was missing and made again. */
+  thumbsRebuilt: number;
+  removed: number;
+  reembedded: number;
+  errors: number;
+  faces: number;
+  wallMs: number;
+  stages: StageTimes;
+  interrupted: boolean;
+}
+
+/** What one clustering pass did. */
+export interface ClusterSummary {
+  mode: 'full' | 'incremental';
+  faces: number;
+  people: number;
+  newPeople: number;
+  assigned: number;
+  unassigned: number;
+  ms: number;
+}
+
+/** A finished `indexNow`: the run, and the clustering after it (none when the run was interrupted). */
+export interface IndexOutcome {
+  summary: IndexSummary;
+  clustering: ClusterSummary | null;
+}
+
+/** One indexing run as the library records it. */
+export interface RunInfo {
+  id: number;
+  folder: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: 'running' | 'done' | 'interrupted' | 'failed';
+  provider: string | null;
+  modelId: string | null;
+  photosTotal: number;
+  photosIndexed: number;
+  facesFound: number;
+  errors: number;
+}
+
+/** `kith stats`: the library's counts. */
+export interface LibraryStats {
+  db: string;
+  root: string | null;
+  photos: number;
+  photosIndexed: number;
+  errors: number;
+  /** Files with the same content as a photo (counted once, as that photo). */
+  duplicates: number;
+  faces: number;
+  models: Array<{ modelId: string; n: number }>;
+  /** Named face regions read from photo metadata (XMP), by what became of them. */
+  importedNames: { regions: number; named: number; unmatched: number; conflict: number; kept: number };
+  lastRun: RunInfo | null;
+}
+
+/** One face of `kith export --json`. */
+export interface ExportedFace {
+  faceId: number;
+  photo: string;
+  box: Box;
+  personId: number | null;
+  personName: string | null;
+  state: FaceState | 'suggested';
+  suggestedName?: string;
+  confidence?: number;
+}
+
 export interface LibraryStatus {
   root: string | null;
   photos: number;
@@ -106,7 +202,7 @@ export interface Suggestion {
   confidence: number;
 }
 
-/** "Are these the same person?" about two people the clustering kept apart (see native/merge-questions.ts). */
+/** "Are these the same person?" about two people the clustering kept apart (see native/people/merge-questions.ts). */
 export interface MergeQuestion {
   /** `merge:<fromId>:<intoId>`. */
   key: string;
@@ -224,7 +320,17 @@ export interface KithApiSpec {
    * `detected`: the detector found the face on a second look at the box (else the box placed it).
    */
   addFace(photoId: number, box: Box, toPersonId: number | null, newPersonName?: string): OpResult & { faceId: number; detected: boolean };
-  cluster(full?: boolean): LibraryStatus;
+  cluster(full?: boolean): ClusterSummary;
+  /**
+   * Index now and resolve when done (the CLI's `kith index`): the library's folder, or `folder`
+   * for a new library; `verify` re-hashes every file. Progress comes as events; `pauseIndex` stops it.
+   */
+  indexNow(folder?: string, verify?: boolean): IndexOutcome;
+  stats(): LibraryStats;
+  /** Every face with its photo, box, person and state (`kith export --json`). */
+  exportFaces(): ExportedFace[];
+  /** The id of the person with this name (any case); an error when there is none. */
+  personByName(name: string): number;
   /** Write the names of named people's faces into XMP sidecars next to the photos (never into a photo). */
   exportXmp(sidecar?: XmpSidecarStyle): XmpExportResult;
 }
@@ -238,8 +344,3 @@ export interface KithEvents {
   changed: { reason: 'index' | 'people' | 'cluster' };
 }
 
-export const API_METHODS: readonly ApiMethod[] = [
-  'status', 'errors', 'startIndex', 'checkFolder', 'pauseIndex', 'people', 'person', 'unassignedFaces', 'photo', 'photosOfPerson',
-  'renamePerson', 'mergePeople', 'moveFaces', 'rejectFaces', 'confirmFaces', 'setHidden', 'setCover', 'undo',
-  'suggestions', 'acceptSuggestion', 'rejectSuggestion', 'mergeQuestions', 'notSamePerson', 'searchByFace', 'searchByPhoto', 'addFace', 'cluster', 'exportXmp',
-];

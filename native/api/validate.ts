@@ -2,7 +2,7 @@
  * @file Checks the arguments of API calls that arrive from outside the engine (HTTP, IPC),
  * so a bad request gets a clear 400-style error instead of reaching SQL or crashing.
  */
-import { UserError } from '../people/service.ts';
+import { UserError } from '../common/user-error.ts';
 
 export function int(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new UserError(`${name} must be a non-negative integer`);

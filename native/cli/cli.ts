@@ -1,25 +1,23 @@
 /**
  * @file The `kith` command line: index a folder with a live progress bar, and report on
- * the library. A thin shell over the engine; every number it prints comes from the store.
+ * the library. A thin shell over the engine's one API (`KithEngine.client()`): every command
+ * is API calls, printed for a terminal.
  */
 import '../pipeline/no-telemetry.ts';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KithEngine } from '../api/api.ts';
+import { KithEngine, type EngineOptions, type KithClient } from '../api/api.ts';
+import type { LibraryStats, PhotoError } from '../api/types.ts';
 import { runAsProcess } from './exit.ts';
 import { runPeopleCommand } from './people.ts';
 import { progressBar, shellWord, STOPPING_NOTICE, summaryText } from './index-report.ts';
-import { indexFolder } from '../pipeline/indexer.ts';
-import { UserError } from '../people/service.ts';
+import { UserError } from '../common/user-error.ts';
 import { REPO_ROOT } from '../pipeline/runtime.ts';
 import { libraryToken } from '../api/serve-token.ts';
 import { startServer } from '../api/serve.ts';
-import { prepareLibraryFolder } from '../store/library-files.ts';
 import { defaultDbPath } from '../store/library-path.ts';
-import { regionConflicts, regionTotals } from '../metadata/region-import.ts';
 import type { DeviceChoice } from '../pipeline/runtime.ts';
-import { Store } from '../store/index.ts';
 
 const USAGE = `kith: finds the people in your photos
 
@@ -47,102 +45,75 @@ const USAGE = `kith: finds the people in your photos
 
 The library database defaults to ${defaultDbPath()} (or $KITH_DB).`;
 
-function openStore(db: string | undefined): Store {
+/** The library at `--db` (else the per-user default), through the one API. */
+function openEngine(db: string | undefined, opts: EngineOptions = {}): KithEngine {
   // Belt and braces: whatever this process writes is the user's alone (library files set 0600 themselves).
   process.umask(0o077);
   const path = db ?? defaultDbPath();
-  prepareLibraryFolder(path, path === defaultDbPath({ ...process.env, KITH_DB: undefined }));
-  return new Store(path);
+  return KithEngine.open(path, { ...opts, kithsOwnFolder: path === defaultDbPath({ ...process.env, KITH_DB: undefined }) });
+}
+
+async function withEngine(db: string | undefined, opts: EngineOptions, command: (api: KithClient, engine: KithEngine) => Promise<number>): Promise<number> {
+  const engine = openEngine(db, opts);
+  try {
+    return await command(engine.client(), engine);
+  } finally {
+    await engine.close();
+  }
 }
 
 async function runIndex(folder: string, db: string | undefined, device: DeviceChoice, embedder: string | undefined, verify = false): Promise<number> {
-  const store = openStore(db);
-  const controller = new AbortController();
   const bar = progressBar();
-  // The first Ctrl+C finishes the photos in hand and saves them; with this listener gone, a
-  // second one gets Node's default and ends the process at once (SQLite keeps every saved batch).
-  const stop = () => {
-    bar.stop();
-    console.error(STOPPING_NOTICE);
-    controller.abort();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const resume = ['kith', 'index', folder, ...(db ? ['--db', db] : []), ...(device !== 'auto' ? ['--device', device] : []), ...(embedder ? ['--embedder', embedder] : [])];
-  try {
-    const summary = await indexFolder(store, folder, {
-      device,
-      embedder,
-      verify,
-      signal: controller.signal,
-      onProgress: (p) => bar.update(p),
-      notice: (line) => console.error(`kith: ${line}`),
-    });
-    bar.stop();
-    console.log(`Using ${summary.provider} execution provider.`);
-    console.log(summaryText(summary, resume.map(shellWord).join(' '), bar.last));
-    if (summary.interrupted) return 130;
-    const clustered = await new KithEngine(store, { device, embedder }).cluster(false);
-    console.log(`  ${clustered.people} people, ${clustered.unassigned} faces not yet in a person`);
-    return 0;
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    bar.stop();
-    store.close();
-  }
-}
-
-function runStats(db: string | undefined, json: boolean): number {
-  const store = openStore(db);
-  try {
-    const photos = store.photos.countByStatus();
-    const stats = {
-      db: store.path,
-      root: store.meta('root') ?? null,
-      photos: photos.done + photos.error + photos.pending,
-      photosIndexed: photos.done,
-      errors: photos.error,
-      /** Files with the same content as a photo (counted once, as that photo). */
-      duplicates: store.photos.duplicateCount(),
-      faces: store.faces.total(),
-      models: store.faces.modelCounts(),
-      /** Named face regions read from photo metadata (XMP), by what became of them. */
-      importedNames: regionTotals(store),
-      lastRun: store.runs.latest() ?? null,
+  const notice = (line: string) => console.error(`kith: ${line}`);
+  return withEngine(db, { device, embedder, notice }, async (api, engine) => {
+    // The first Ctrl+C finishes the photos in hand and saves them; with this listener gone, a
+    // second one gets Node's default and ends the process at once (SQLite keeps every saved batch).
+    const stop = () => {
+      bar.stop();
+      console.error(STOPPING_NOTICE);
+      void api.pauseIndex();
     };
-    if (json) console.log(JSON.stringify(stats, null, 2));
-    else {
-      console.log(`Library ${stats.db}${stats.root ? ` (${stats.root})` : ''}`);
-      console.log(`  ${stats.photos} photos (${stats.photosIndexed} indexed, ${stats.errors} errors), ${stats.faces} faces`);
-      if (stats.duplicates > 0) console.log(`  ${stats.duplicates} duplicate files (same content as a photo above; faces counted once)`);
-      for (const m of stats.models) console.log(`  ${m.n} faces embedded with ${m.modelId}`);
-      const n = stats.importedNames;
-      if (n.regions > 0) {
-        console.log(
-          `  ${n.regions} named face regions imported from photo metadata: ${n.named} matched a face, ${n.unmatched} unmatched` +
-            `${n.conflict ? `, ${n.conflict} conflicting` : ''}${n.kept ? `, ${n.kept} left as decided in Kith` : ''}`,
-        );
-      }
-      const r = stats.lastRun;
-      if (r) console.log(`  last run #${r.id} ${r.status} on ${r.provider}, started ${r.startedAt} UTC`);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const off = engine.on('progress', (p) => p.phase !== 'clustering' && p.phase !== 'done' && bar.update(p));
+    const resume = ['kith', 'index', folder, ...(db ? ['--db', db] : []), ...(device !== 'auto' ? ['--device', device] : []), ...(embedder ? ['--embedder', embedder] : [])];
+    try {
+      const { summary, clustering } = await api.indexNow(folder, verify);
+      bar.stop();
+      console.log(`Using ${summary.provider} execution provider.`);
+      console.log(summaryText(summary, resume.map(shellWord).join(' '), bar.last));
+      if (summary.interrupted || !clustering) return 130;
+      console.log(`  ${clustering.people} people, ${clustering.unassigned} faces not yet in a person`);
+      return 0;
+    } finally {
+      off();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      bar.stop();
     }
-    return 0;
-  } finally {
-    store.close();
-  }
+  });
 }
 
-function runErrors(db: string | undefined): number {
-  const store = openStore(db);
-  try {
-    const rows = [...store.photos.errors(), ...regionConflicts(store).map((c) => ({ path: c.path, error: `photo metadata: ${c.detail}` }))];
-    if (rows.length === 0) console.log('No errors.');
-    for (const r of rows) console.log(`${r.path}\n  ${r.error}`);
-    return 0;
-  } finally {
-    store.close();
+function printStats(stats: LibraryStats, json: boolean): void {
+  if (json) return console.log(JSON.stringify(stats, null, 2));
+  console.log(`Library ${stats.db}${stats.root ? ` (${stats.root})` : ''}`);
+  console.log(`  ${stats.photos} photos (${stats.photosIndexed} indexed, ${stats.errors} errors), ${stats.faces} faces`);
+  if (stats.duplicates > 0) console.log(`  ${stats.duplicates} duplicate files (same content as a photo above; faces counted once)`);
+  for (const m of stats.models) console.log(`  ${m.n} faces embedded with ${m.modelId}`);
+  const n = stats.importedNames;
+  if (n.regions > 0) {
+    console.log(
+      `  ${n.regions} named face regions imported from photo metadata: ${n.named} matched a face, ${n.unmatched} unmatched` +
+        `${n.conflict ? `, ${n.conflict} conflicting` : ''}${n.kept ? `, ${n.kept} left as decided in Kith` : ''}`,
+    );
   }
+  const r = stats.lastRun;
+  if (r) console.log(`  last run #${r.id} ${r.status} on ${r.provider}, started ${r.startedAt} UTC`);
+}
+
+function printErrors(rows: readonly PhotoError[]): void {
+  if (rows.length === 0) console.log('No errors.');
+  for (const r of rows) console.log(`${r.path}\n  ${r.error}`);
 }
 
 /** The built browser UI, or null with what to run printed: `kith serve` never starts without its UI. */
@@ -168,9 +139,8 @@ async function runServe(db: string | undefined, device: DeviceChoice, embedder: 
   const listenPort = parsePort(port);
   const staticDir = builtRenderer();
   if (!staticDir) return 1;
-  const store = openStore(db);
-  const engine = new KithEngine(store, { device, embedder, notice: (l) => console.error(`kith: ${l}`) });
-  const kept = libraryToken(store.path, { rotate });
+  const engine = openEngine(db, { device, embedder, notice: (l) => console.error(`kith: ${l}`) });
+  const kept = libraryToken(engine.dbPath, { rotate });
   const server = await startServer(engine, { port: listenPort, staticDir, token: kept.token });
   console.log(`Kith is running at ${server.url}`);
   console.log('Open that address in your browser (it works on this computer only). Ctrl+C stops.');
@@ -180,10 +150,8 @@ async function runServe(db: string | undefined, device: DeviceChoice, embedder: 
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
-  engine.pauseIndex();
-  await engine.idle();
+  await engine.close();
   await server.close();
-  store.close();
   return 0;
 }
 
@@ -219,22 +187,18 @@ export async function main(argv: string[]): Promise<number> {
       if (rest.length !== 1) throw new Error('usage: kith index <folder>');
       return runIndex(rest[0]!, values.db, device, values.embedder, values.verify);
     case 'stats':
-      return runStats(values.db, values.json);
+      return withEngine(values.db, {}, async (api) => (printStats(await api.stats(), values.json), 0));
     case 'errors':
-      return runErrors(values.db);
+      return withEngine(values.db, {}, async (api) => (printErrors(await api.errors()), 0));
     case 'serve':
       return runServe(values.db, device, values.embedder, values.port, values['new-token']);
-    default: {
-      const store = openStore(values.db);
+    default:
       try {
-        return await runPeopleCommand(new KithEngine(store, { device, embedder: values.embedder }), command, rest, values);
+        return await withEngine(values.db, { device, embedder: values.embedder }, (api) => runPeopleCommand(api, command, rest, values));
       } catch (err) {
         if (err instanceof UserError && err.message.startsWith('unknown command')) throw new Error(`${err.message}\n\n${USAGE}`);
         throw err;
-      } finally {
-        store.close();
       }
-    }
   }
 }
 

@@ -4,14 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { OpResult, SearchResult, XmpSidecarStyle } from '../api/types.ts';
-import type { KithEngine } from '../api/api.ts';
-import { UserError } from '../people/service.ts';
+import type { KithClient } from '../api/api.ts';
+import { UserError } from '../common/user-error.ts';
 
-function personRef(engine: KithEngine, ref: string): number {
-  if (/^\d+$/.test(ref)) return Number(ref);
-  const p = engine.store.people.findByName(ref);
-  if (!p) throw new UserError(`no person named "${ref}"`);
-  return p.id;
+async function personRef(api: KithClient, ref: string): Promise<number> {
+  return /^\d+$/.test(ref) ? Number(ref) : api.personByName(ref);
 }
 
 function faceRef(ref: string): number {
@@ -42,7 +39,7 @@ function printSearch(r: SearchResult): void {
 }
 
 /** The true reason `kith suggest` has nothing to say. */
-async function whyNoSuggestions(api: ReturnType<KithEngine['client']>): Promise<string> {
+async function whyNoSuggestions(api: KithClient): Promise<string> {
   const people = await api.people(false);
   const named = people.filter((p) => p.name !== null).length;
   const unnamed = people.length - named;
@@ -55,8 +52,7 @@ async function whyNoSuggestions(api: ReturnType<KithEngine['client']>): Promise<
   return `No suggestions: ${open} left, but none looks enough like anyone you have named (or you already said no).`;
 }
 
-export async function runPeopleCommand(engine: KithEngine, command: string, rest: string[], flags: { all: boolean; full: boolean; as?: string; json: boolean; xmp?: boolean; sidecar?: string }): Promise<number> {
-  const api = engine.client();
+export async function runPeopleCommand(api: KithClient, command: string, rest: string[], flags: { all: boolean; full: boolean; as?: string; json: boolean; xmp?: boolean; sidecar?: string }): Promise<number> {
   switch (command) {
     case 'people': {
       for (const p of await api.people(flags.all)) {
@@ -68,22 +64,22 @@ export async function runPeopleCommand(engine: KithEngine, command: string, rest
     }
     case 'name':
       if (rest.length < 2) throw new UserError('usage: kith name <person> <name>');
-      return printOp(await api.renamePerson(personRef(engine, rest[0]!), rest.slice(1).join(' ')));
+      return printOp(await api.renamePerson(await personRef(api, rest[0]!), rest.slice(1).join(' ')));
     case 'merge':
       if (rest.length !== 2) throw new UserError('usage: kith merge <from> <into> [--as NAME]');
-      return printOp(await api.mergePeople([personRef(engine, rest[0]!)], personRef(engine, rest[1]!), flags.as));
+      return printOp(await api.mergePeople([await personRef(api, rest[0]!)], await personRef(api, rest[1]!), flags.as));
     case 'move': {
       if (rest.length < 2) throw new UserError('usage: kith move <face>... <person|new>');
       const target = rest.at(-1)!;
       const faces = rest.slice(0, -1).map(faceRef);
-      return printOp(await api.moveFaces(faces, target === 'new' ? null : personRef(engine, target), flags.as));
+      return printOp(await api.moveFaces(faces, target === 'new' ? null : await personRef(api, target), flags.as));
     }
     case 'reject':
       if (rest.length !== 2) throw new UserError('usage: kith reject <face> <person>');
-      return printOp(await api.rejectFaces([faceRef(rest[0]!)], personRef(engine, rest[1]!)));
+      return printOp(await api.rejectFaces([faceRef(rest[0]!)], await personRef(api, rest[1]!)));
     case 'apart':
       if (rest.length !== 2) throw new UserError('usage: kith apart <person> <person>');
-      return printOp(await api.notSamePerson(personRef(engine, rest[0]!), personRef(engine, rest[1]!)));
+      return printOp(await api.notSamePerson(await personRef(api, rest[0]!), await personRef(api, rest[1]!)));
     case 'undo':
       return printOp(await api.undo());
     case 'suggest': {
@@ -109,7 +105,7 @@ export async function runPeopleCommand(engine: KithEngine, command: string, rest
       return 0;
     }
     case 'cluster': {
-      const s = await engine.cluster(flags.full);
+      const s = await api.cluster(flags.full);
       console.log(`${s.mode} clustering of ${s.faces} faces in ${s.ms.toFixed(0)} ms: ${s.people} people (${s.newPeople} new), ${s.unassigned} faces unassigned`);
       return 0;
     }
@@ -123,22 +119,7 @@ export async function runPeopleCommand(engine: KithEngine, command: string, rest
         return 0;
       }
       if (!flags.json) throw new UserError('usage: kith export --json, or kith export --xmp [--sidecar jpg.xmp|xmp]');
-      const suggested = new Map<number, { name: string; confidence: number }>();
-      for (const s of await api.suggestions()) for (const f of s.faceIds) suggested.set(f, { name: s.suggestedName, confidence: s.confidence });
-      const faces = [];
-      for (const f of engine.store.views.allFaces()) {
-        const unnamed = f.personId === null || f.personName === null;
-        const suggestion = unnamed ? suggested.get(f.id) : undefined;
-        faces.push({
-          faceId: f.id,
-          photo: f.path,
-          box: { x1: f.x1, y1: f.y1, x2: f.x2, y2: f.y2 },
-          personId: f.personId,
-          personName: f.personName,
-          state: suggestion ? 'suggested' : f.personId === null ? 'unassigned' : f.confirmed ? 'confirmed' : 'machine',
-          ...(suggestion ? { suggestedName: suggestion.name, confidence: suggestion.confidence } : {}),
-        });
-      }
+      const faces = await api.exportFaces();
       console.log(JSON.stringify({ faces }, null, 2));
       return 0;
     }

@@ -8,9 +8,10 @@
  * marked 'imported'), named like the rest: the other tool's user said a face is there.
  */
 import { stat } from 'node:fs/promises';
-import { isInside } from '../pipeline/index-plan.ts';
+import { isWithin } from '../common/path-inside.ts';
 import { addFaceFromBox, type ManualFaceModels } from '../pipeline/manual-face.ts';
-import { PeopleService, UserError } from '../people/service.ts';
+import { PeopleService } from '../people/service.ts';
+import { UserError } from '../common/user-error.ts';
 import type { Store } from '../store/index.ts';
 import { iou, normaliseBox } from '../common/geometry.ts';
 import { readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from './xmp-regions.ts';
@@ -109,7 +110,7 @@ async function photosToRead(store: Store, root: string): Promise<PhotoToRead[]> 
         ORDER BY p.id`,
     )
     .all()
-    .filter((r) => isInside(r.path, root));
+    .filter((r) => isWithin(root, r.path));
   const out: PhotoToRead[] = [];
   for (const r of rows) {
     const signature = await signatureOf(r.path, r.hash);
@@ -250,10 +251,10 @@ export function regionTotals(store: Store): Record<RegionOutcome, number> & { re
 }
 
 /** Faces two regions give different names, for `kith errors`. */
-export function regionConflicts(store: Store): Array<{ path: string; detail: string }> {
+export function regionConflicts(store: Store): Array<{ photoId: number; path: string; detail: string }> {
   return store.db
-    .prepare<[], { path: string; detail: string }>(
-      `SELECT DISTINCT p.path, r.detail FROM face_regions r JOIN photos p ON p.id = r.photo_id
+    .prepare<[], { photoId: number; path: string; detail: string }>(
+      `SELECT DISTINCT p.id AS photoId, p.path, r.detail FROM face_regions r JOIN photos p ON p.id = r.photo_id
         WHERE r.outcome = 'conflict' ORDER BY p.path`,
     )
     .all();

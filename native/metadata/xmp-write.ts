@@ -12,7 +12,7 @@ import { ExifTool, type WriteTags } from 'exiftool-vendored';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import type { XmpExportResult, XmpSidecarStyle } from '../api/types.ts';
-import { UserError } from '../people/service.ts';
+import { UserError } from '../common/user-error.ts';
 import type { Store } from '../store/index.ts';
 import { iou } from '../common/geometry.ts';
 import { sidecarPaths, uprightBox, usableName, type NormBox } from './xmp-regions.ts';

@@ -1,5 +1,5 @@
 /**
- * @file Reads what people-evidence.ts needs about a person from the store: which unnamed groups
+ * @file Reads what evidence.ts needs about a person from the store: which unnamed groups
  * the user has not touched lack the evidence to be shown as a person ("Maybe").
  */
 import { relativeBox } from './cluster.ts';

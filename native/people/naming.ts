@@ -7,7 +7,8 @@
  */
 import type { OpResult, Suggestion } from '../api/types.ts';
 import { trainNamer, type NamedExample, type Namer } from './classify.ts';
-import { UserError, type PeopleService } from './service.ts';
+import { type PeopleService } from './service.ts';
+import { UserError } from '../common/user-error.ts';
 import type { Store } from '../store/index.ts';
 
 export class Naming {

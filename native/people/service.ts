@@ -1,16 +1,17 @@
 /**
- * @file The person service: the only code that changes who is who. User operations (name,
- * merge, move, reject, confirm, hide, cover) are recorded as facts with an undo snapshot;
- * re-clustering (people-cluster.ts) replays those facts onto fresh machine output.
+ * @file The person service: the only code that records what the user decided about who is
+ * who. User operations (name, merge, move, reject, confirm, hide, cover, "not the same person")
+ * are recorded as facts with an undo snapshot. The machine's own placements come from the
+ * clusterer (clusterer.ts), which replays these facts onto every fresh clustering, so no
+ * re-cluster undoes a decision.
  */
 import type { Store } from '../store/index.ts';
 import type { PersonRow, Snapshot } from '../store/index.ts';
+import { UserError } from '../common/user-error.ts';
 
 /** How many user operations can be undone. */
 export const UNDO_DEPTH = 50;
 
-/** A user mistake the UI should show as such (unknown id, empty name, …), not a crash. */
-export class UserError extends Error {}
 
 export interface OpResult {
   /** What was done, in words, for the toast ("Named Leonard", "Undid: merge"). */

@@ -5,7 +5,7 @@
  * decision about them. The fast path trusts size + mtime: a file whose size and mtime are
  * unchanged is not read (`verify` reads and hashes every file).
  */
-import { sep } from 'node:path';
+import { isWithin } from '../common/path-inside.ts';
 import type { ScannedFile, ScanProblem } from './scan.ts';
 import type { PhotoRow } from '../store/index.ts';
 
@@ -31,10 +31,6 @@ export interface Plan {
 }
 
 export type HashFile = (path: string) => Promise<string | null>;
-
-export function isInside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
 
 interface Current {
   file: ScannedFile;
@@ -70,7 +66,7 @@ export async function planRun(
   // were (an unmounted drive): unseen, not deleted.
   const emptied = scan.files.length === 0 && rows.length > 0;
   const isUnseen = (r: PhotoRow) =>
-    !seen.has(r.path) && !problemPaths.has(r.path) && (emptied || unreadable.some((d) => isInside(r.path, d)));
+    !seen.has(r.path) && !problemPaths.has(r.path) && (emptied || unreadable.some((d) => isWithin(d, r.path)));
   // Rows at a path the scan could not read stay as they are (the problem is recorded on them).
   const visible = rows.filter((r) => !isUnseen(r) && !problemPaths.has(r.path));
   const missing = visible.filter((r) => !seen.has(r.path));

@@ -15,10 +15,13 @@ import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from './embed.ts';
 import { loadDetector } from './detect.ts';
 import { MODELS_DIR, type DeviceChoice } from './runtime.ts';
 import { scanFolder, type ScannedFile } from './scan.ts';
-import type { IndexProgress } from '../api/types.ts';
+import type { IndexProgress, IndexSummary, StageTimes } from '../api/types.ts';
+
+export type { IndexSummary };
 import type { Store } from '../store/index.ts';
 import { saveFaceThumbs } from './thumbs.ts';
-import { isInside, planRun } from './index-plan.ts';
+import { planRun } from './index-plan.ts';
+import { isWithin } from '../common/path-inside.ts';
 import { applyPlan, recordNewCopies } from './index-apply.ts';
 import { matchFaces, type MatchableFace } from './face-match.ts';
 import { journalLostFaces } from './face-journal.ts';
@@ -29,40 +32,6 @@ import { importFaceRegions } from '../metadata/region-import.ts';
 const PREFETCH = 3;
 
 export type { IndexProgress };
-
-export interface StageTimes {
-  /** Summed milliseconds per stage; stages overlap, so the sum can exceed wall time. */
-  read: number;
-  decode: number;
-  detect: number;
-  align: number;
-  embed: number;
-  store: number;
-}
-
-export interface IndexSummary {
-  runId: number;
-  provider: string;
-  modelId: string;
-  scanned: number;
-  /** Files not re-read: size and mtime unchanged, or only those changed (same content). */
-  unchanged: number;
-  /** Of `unchanged`: the size or mtime changed but the content did not (kept as it was). */
-  touched: number;
-  indexed: number;
-  moved: number;
-  /** Files with the same content as a photo already in the library, recorded as its copies (no faces). */
-  copies: number;
-  /** Faces whose thumbnail was missing and made again. */
-  thumbsRebuilt: number;
-  removed: number;
-  reembedded: number;
-  errors: number;
-  faces: number;
-  wallMs: number;
-  stages: StageTimes;
-  interrupted: boolean;
-}
 
 export interface IndexOptions {
   device?: DeviceChoice;
@@ -169,10 +138,10 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
   const dbPath = resolve(store.path);
-  if (isInside(dbPath, root)) notice(`the library ${dbPath} is inside the photo folder; Kith skips its own files there`);
+  if (isWithin(root, dbPath)) notice(`the library ${dbPath} is inside the photo folder; Kith skips its own files there`);
   const scan = await scanFolder(root, { library: dbPath });
   for (const p of scan.problems) notice(`cannot read ${p.path}: ${p.error}`);
-  const rows = store.photos.list().filter((r) => isInside(r.path, root));
+  const rows = store.photos.list().filter((r) => isWithin(root, r.path));
   const work = await planRun(rows, scan, (path) => sha256File(path).catch(() => null), { verify: opts.verify });
   if (work.unseen > 0) {
     notice(

@@ -56,7 +56,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,  `
   -- People and what the user decided about them. Machine output (assignments with source
-  -- 'cluster'/'suggested') is rewritten by every re-cluster; user facts (names, merges, hidden,
+  -- 'cluster') is rewritten by every re-cluster; user facts (names, merges, hidden,
   -- cover, face decisions) are only ever changed by the user, and are replayed onto the machine
   -- output so a re-cluster never undoes them.
   CREATE TABLE people (

@@ -3,7 +3,8 @@
  * definition (native/api/types.ts) over whichever transport the page runs on, so a method,
  * its arguments and its result are checked at compile time and no component fetches by hand.
  */
-import { API_METHODS, type ApiMethod, type KithApiSpec, type KithEvents } from '../../../../native/api/types.ts';
+import { API_METHODS } from '../../../../native/api/methods.ts';
+import type { ApiMethod, KithApiSpec, KithEvents } from '../../../../native/api/types.ts';
 import { httpTransport } from './http-transport.ts';
 import { ipcTransport } from './ipc-transport.ts';
 import type { Transport } from './transport.ts';

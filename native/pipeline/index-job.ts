@@ -1,0 +1,105 @@
+/**
+ * @file One indexing run at a time, in the background: started from the UI, `kith serve` or
+ * `kith index`, paused after the photos in hand (everything done so far is kept), followed by
+ * incremental clustering so People shows what was found, even after a pause.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UserError } from '../common/user-error.ts';
+import type { ClusterSummary, IndexOutcome, IndexProgress } from '../api/types.ts';
+import type { Store } from '../store/index.ts';
+import { expandHome } from './folder-check.ts';
+import { indexFolder } from './indexer.ts';
+import type { ModelSet } from './models.ts';
+
+export interface IndexJobHooks {
+  progress(p: IndexProgress): void;
+  /** After the run wrote photos and the HNSW file: cluster what it found. */
+  indexed(): Promise<ClusterSummary>;
+  /** The run ended (done, paused or failed). */
+  finished(): void;
+}
+
+export interface IndexRunOptions {
+  /** Re-hash every file (`kith index --verify`). */
+  verify?: boolean;
+  /** Cluster after a paused run too (the app shows what it found); `kith index` stops at once on Ctrl+C. */
+  clusterWhenPaused?: boolean;
+}
+
+export class IndexJob {
+  private run: { controller: AbortController; done: Promise<IndexOutcome>; progress: IndexProgress } | null = null;
+  private pausedByUser = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly models: ModelSet,
+    private readonly hooks: IndexJobHooks,
+  ) {}
+
+  get progress(): IndexProgress | null {
+    return this.run ? { ...this.run.progress } : null;
+  }
+
+  get paused(): boolean {
+    return this.pausedByUser;
+  }
+
+  /** The folder a run would index: the library's own, or `folder` when the library has none yet. */
+  private rootFor(folder?: string): string {
+    const root = folder ? resolve(expandHome(folder)) : this.store.meta('root');
+    if (!root) throw new UserError('choose a folder to index first');
+    if (!existsSync(root)) throw new UserError(`folder not found: ${root}`);
+    const current = this.store.meta('root');
+    if (folder && current && current !== root) throw new UserError(`this library indexes ${current}; open another library for ${root}`);
+    return root;
+  }
+
+  /** Start a run unless one is going (then that run's promise): resolves with what it did, rejects when it failed. */
+  start(folder?: string, opts: IndexRunOptions = {}): Promise<IndexOutcome> {
+    if (this.run) return this.run.done;
+    const root = this.rootFor(folder);
+    this.pausedByUser = false;
+    const controller = new AbortController();
+    const progress: IndexProgress = { phase: 'scanning', total: 0, done: 0, faces: 0, errors: 0, photosPerSec: 0, etaSec: null };
+    const m = this.models.opts;
+    const done = (async () => {
+      try {
+        const summary = await indexFolder(this.store, root, {
+          device: m.device,
+          embedder: this.models.embedderName,
+          modelsDir: m.modelsDir,
+          notice: m.notice,
+          verify: opts.verify,
+          signal: controller.signal,
+          onProgress: (p) => {
+            Object.assign(progress, p);
+            this.hooks.progress({ ...p });
+          },
+        });
+        if (summary.interrupted && !(opts.clusterWhenPaused ?? true)) return { summary, clustering: null };
+        Object.assign(progress, { phase: 'clustering' });
+        this.hooks.progress({ ...progress });
+        return { summary, clustering: await this.hooks.indexed() };
+      } finally {
+        this.run = null;
+        this.hooks.progress({ ...progress, phase: 'done' });
+        this.hooks.finished();
+      }
+    })();
+    this.run = { controller, done, progress };
+    return done;
+  }
+
+  /** Stop the run after the photos in hand; everything done so far is kept. */
+  pause(): void {
+    if (!this.run) return;
+    this.pausedByUser = true;
+    this.run.controller.abort();
+  }
+
+  /** Resolves when the current run (if any) has finished. */
+  async idle(): Promise<void> {
+    await this.run?.done.catch(() => {}); // whoever started it hears how it ended
+  }
+}
