@@ -171,21 +171,18 @@ export async function shot(page: Page, name: string): Promise<string> {
 /** Wait until the first match's text is `text` (or matches it), then return it. */
 export async function waitText(locator: Locator, text: string | RegExp, timeout = 10_000): Promise<string> {
   await locator.first().waitFor({ timeout });
-  const deadline = Date.now() + timeout;
   let last = '';
-  while (Date.now() < deadline) {
+  const read = async () => {
     last = (await locator.first().textContent())?.trim().replace(/\s+/g, ' ') ?? '';
-    if (typeof text === 'string' ? last === text : text.test(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`expected ${String(text)}, saw "${last}"`);
+    return (typeof text === 'string' ? last === text : text.test(last)) ? last : null;
+  };
+  return waitFor(`the text ${String(text)}`, read, { timeout, every: 100 }).catch(() => assert.fail(`expected ${String(text)}, saw "${last}"`));
 }
 
 /** Wait until `locator` matches exactly `n` elements. */
 export async function waitCount(locator: Locator, n: number, timeout = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while ((await locator.count()) !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(await locator.count(), n);
+  let last = -1;
+  await waitFor(`${n} elements`, async () => (last = await locator.count()) === n, { timeout, every: 100 }).catch(() => assert.equal(last, n));
 }
 
 export interface Box {

@@ -18,7 +18,7 @@ import { iou as boxIou } from '../native/common/geometry.ts';
 import { PeopleService } from '../native/people/service.ts';
 import { Store } from '../native/store/index.ts';
 import { NO_BROWSER, ensureRendererBuilt, launch, serve, shot, waitText } from './browser.ts';
-import { FACES, runCli, tempDir } from './helpers.ts';
+import { FACES, runCli, tempDir, waitFor } from './helpers.ts';
 
 const EXIFTOOL = spawnSync('exiftool', ['-ver'], { encoding: 'utf8' });
 const skip = EXIFTOOL.status === 0 ? false : 'exiftool is not installed (Debian: apt install libimage-exiftool-perl); CI installs it';
@@ -285,7 +285,7 @@ describe('names written back into XMP sidecars', { skip }, () => {
       assert.equal(existsSync(join(lib, 'group', 'bbt3.xmp')), false);
       await page.getByTestId('xmp-sidecar-style').selectOption('xmp');
       await page.getByTestId('xmp-export-button').click();
-      for (let i = 0; i < 100 && !existsSync(join(lib, 'group', 'bbt3.xmp')); i++) await new Promise((r) => setTimeout(r, 100));
+      await waitFor('the bbt3.xmp sidecar', () => existsSync(join(lib, 'group', 'bbt3.xmp')));
       await waitText(page.getByTestId('xmp-export-button'), 'Write XMP sidecars');
       assert.deepEqual((readBack(join(lib, 'group', 'bbt3.xmp')).RegionInfo as { RegionList: Array<{ Name: string }> }).RegionList.map((r) => r.Name), ['Penny']);
       await shot(page, 'library-xmp-export');
