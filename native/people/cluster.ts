@@ -138,7 +138,7 @@ export interface Neighbour {
 
 /**
  * Nearest neighbours of the face at position `i`, by position in the same faces array. Self and
- * positions outside the array are ignored; order does not matter. Ask for about `params.k`.
+ * positions outside the array are ignored; order does not matter. Ask for about KNN_K.
  */
 export type Knn = (i: number) => readonly Neighbour[];
 
