@@ -1,18 +1,19 @@
 /**
- * "Are these the same person?" on real portraits: the Big Bang Theory characters are indexed,
- * then the clustering's output is split as a clustering could split it (some of a character's
- * faces moved to a second machine person, source 'cluster', no user decision). Kith asks about
+ * "Are these the same person?" on real portraits: the Big Bang Theory characters are indexed
+ * (a copy of the shared library, indexed-fixture.ts), then the clustering's output is split as
+ * a clustering could split it (some of a character's faces moved to a second machine person,
+ * source 'cluster', no user decision). Kith asks about
  * the split that places most faces first; yes merges; no keeps them apart through a full
  * re-cluster and is never asked again; undo brings the question back.
  */
 import assert from 'node:assert/strict';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { before, describe, it, mock } from 'node:test';
 import { KithEngine } from '../native/api/api.ts';
 import type { MergeQuestion } from '../native/api/types.ts';
 import { runPeopleCommand } from '../native/cli/people.ts';
 import { Store } from '../native/store/index.ts';
-import { copyFaces, facesIn, tempDir } from './helpers.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 describe('merge questions: "Are these the same person?"', () => {
   let engine: KithEngine;
@@ -40,14 +41,9 @@ describe('merge questions: "Are these the same person?"', () => {
   const questionsAbout = async (character: string) => (await api.mergeQuestions()).filter((q) => about(q).has(character));
 
   before(async () => {
-    const dir = tempDir();
-    const library = join(dir, 'Photos');
-    copyFaces(library, facesIn('portraits/faceapi-bbt'));
-    store = new Store(join(dir, 'library.db'));
+    store = new Store((await indexedFixtureCopy('bbt')).db);
     engine = new KithEngine(store, { device: 'cpu' });
     api = engine.client();
-    await api.startIndex(library);
-    await engine.idle();
     for (const c of ['leonard', 'penny', 'sheldon']) assert.equal(faceIdsOf(personHolding(c)).length, 5, `${c}'s 5 portraits are one person`);
   });
 

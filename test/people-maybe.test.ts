@@ -5,14 +5,12 @@
  * (native/people/evidence.ts) is checked on real faces too.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { KithEngine } from '../native/api/api.ts';
 import { relativeBox } from '../native/people/cluster.ts';
 import { evidenceOf, isMaybe, type EvidenceFace } from '../native/people/evidence.ts';
 import { Store } from '../native/store/index.ts';
-import { tempDir } from './helpers.ts';
-import { makeMaybeLibrary } from './maybe-fixture.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 describe('Maybe: groups without the evidence of a person', () => {
   let engine: KithEngine;
@@ -26,14 +24,10 @@ describe('Maybe: groups without the evidence of a person', () => {
   };
 
   before(async () => {
-    const dir = tempDir();
-    const library = join(dir, 'Photos');
-    await makeMaybeLibrary(library);
-    store = new Store(join(dir, 'library.db'));
+    // maybe-fixture.ts's library, indexed once and copied (indexed-fixture.ts).
+    store = new Store((await indexedFixtureCopy('maybe')).db);
     engine = new KithEngine(store, { device: 'cpu' });
     api = engine.client();
-    await api.startIndex(library);
-    await engine.idle();
     const group = (await api.people()).find((p) => p.faceCount === 2);
     assert.ok(group, "Stuart's portrait and his small face in the crowd form a group of two");
     stuart = group.id;
