@@ -1,5 +1,5 @@
 /**
- * @file Measures what native/pipeline/face-match.ts needs to tell "the same face, edited" from "another
+ * @file Measures what native/indexing/face-match.ts needs to tell "the same face, edited" from "another
  * face": every group photo is edited seven ways (re-encode, brightness, crop, pixel rotation,
  * EXIF rotation, half size, blur) and each original face is compared with its edited self
  * (found by the known geometry of the edit) and with every other face.
@@ -13,7 +13,7 @@ import { analysePhoto } from '../native/pipeline/analyse.ts';
 import { decodePhoto } from '../native/pipeline/decode.ts';
 import { loadDetector } from '../native/pipeline/detect.ts';
 import { cosine, Embedder } from '../native/pipeline/embed.ts';
-import { matchFaces, type MatchablePhoto } from '../native/pipeline/face-match.ts';
+import { matchFaces, type MatchablePhoto } from '../native/indexing/face-match.ts';
 import { iou } from '../native/common/geometry.ts';
 import { listFiles } from '../test/helpers.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ALIGNED_SIZE } from '../native/pipeline/align.ts';
 import { detectFaces } from '../native/pipeline/detect.ts';
 import { DEFAULT_EMBEDDER, Embedder } from '../native/pipeline/embed.ts';
-import { indexFolder, type IndexSummary } from '../native/pipeline/indexer.ts';
+import { indexFolder, type IndexSummary } from '../native/indexing/indexer.ts';
 import { loadManifest, MODELS_DIR, sessionFor, type DeviceChoice, type LoadedSession } from '../native/pipeline/runtime.ts';
 import { Store } from '../native/store/index.ts';
 import { cpuSeconds, peakRssMiB, tempDir } from './common.ts';

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { FaceIndex } from '../native/search/ann.ts';
 import { clusterFaces, isGoodFace, KNN_K, knnFromSearch, relativeBox } from '../native/people/cluster.ts';
 import { clusterScores, labelsFromClusters, type ClusterScores } from './cluster-metrics.ts';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { JSON_PREFIX, machine, machineLine } from './common.ts';
 import { labelledFaces } from './labels.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { indexFolder, type IndexSummary } from '../native/pipeline/indexer.ts';
+import { indexFolder, type IndexSummary } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { BBT, runCli, tempDir } from './helpers.ts';
 

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { KithEngine } from '../native/api/api.ts';
 import { PeopleService } from '../native/people/service.ts';
 import { FaceIndex } from '../native/search/ann.ts';
-import { indexFolder, type IndexOptions, type IndexSummary } from '../native/pipeline/indexer.ts';
+import { indexFolder, type IndexOptions, type IndexSummary } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath, thumbsDirFor } from '../native/pipeline/thumbs.ts';
 import { FACES, tempDir } from './helpers.ts';

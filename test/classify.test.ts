@@ -10,7 +10,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Namer, SUGGEST_GATE, trainNamer, type NamedExample } from '../native/people/classify.ts';
 import { scalarKernels } from '../native/people/simd-kernels.ts';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
 

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { clusterScores, labelsFromClusters } from '../bench/cluster-metrics.ts';
 import { assignIncremental, clusterFaces, isGoodFace, KNN_K, relativeBox, summarisePerson, type ClusterFace, type ClusterResult } from '../native/people/cluster.ts';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import { knnAmong } from '../native/search/ann.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';

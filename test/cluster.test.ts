@@ -24,7 +24,7 @@ import {
   type ClusterResult,
   type Knn,
 } from '../native/people/cluster.ts';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { before, describe, it } from 'node:test';
 import { decodePhoto, decodePhotoFile, MAX_FILE_BYTES } from '../native/pipeline/decode.ts';
-import { indexFolder, type IndexSummary } from '../native/pipeline/indexer.ts';
+import { indexFolder, type IndexSummary } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { BBT, FACES, tempDir } from './helpers.ts';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IndexSummary } from '../native/pipeline/indexer.ts';
+import type { IndexSummary } from '../native/indexing/indexer.ts';
 import { summaryText } from '../native/cli/index-report.ts';
 
 const run: IndexSummary = {

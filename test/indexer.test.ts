@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { FaceIndex, indexPathFor } from '../native/search/ann.ts';
 import { Embedder } from '../native/pipeline/embed.ts';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath } from '../native/pipeline/thumbs.ts';
 import { FACES, copyFaces, facesIn, tempDir } from './helpers.ts';

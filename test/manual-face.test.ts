@@ -15,7 +15,7 @@ import { KithEngine } from '../native/api/api.ts';
 import { decodePhotoFile } from '../native/pipeline/decode.ts';
 import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
 import { cosine, Embedder } from '../native/pipeline/embed.ts';
-import { landmarksInBox } from '../native/pipeline/manual-face.ts';
+import { landmarksInBox } from '../native/people/manual-face.ts';
 import { Store } from '../native/store/index.ts';
 import { faceThumbPath } from '../native/pipeline/thumbs.ts';
 import { CANVAS, drawnBox, makeCrowdPhoto } from './drawn-face-fixture.ts';
@@ -171,7 +171,7 @@ describe('a named XMP region where the detector finds no face', { skip: noExifto
 });
 
 describe('landmarks placed in a box, where the detector finds no face', () => {
-  // People the landmark proportions were not measured on (native/pipeline/manual-face.ts LANDMARKS_IN_BOX).
+  // People the landmark proportions were not measured on (native/people/manual-face.ts LANDMARKS_IN_BOX).
   const PEOPLE: Record<string, [string, string]> = {
     alex_lacamoire: ['alex_lacamoire1.jpg', 'img1.jpg'],
     biden: ['biden.jpg', 'biden2.jpg'],

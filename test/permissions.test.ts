@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { indexPathFor } from '../native/search/ann.ts';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { thumbsDirFor } from '../native/pipeline/thumbs.ts';
 import { copyFaces, facesIn, runCli, tempDir } from './helpers.ts';

@@ -8,7 +8,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import { defaultDbPath } from '../native/store/library-path.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
 import { Store } from '../native/store/index.ts';

@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { createProtocolHandler } from '../electron/protocol.ts';
 import { KithEngine } from '../native/api/api.ts';
 import { MAX_FILE_BYTES } from '../native/pipeline/decode.ts';
-import { indexFolder } from '../native/pipeline/indexer.ts';
+import { indexFolder } from '../native/indexing/indexer.ts';
 import type { ApiHandler } from '../native/api/handler.ts';
 import { NEEDS_LINK_PATH, startServer, type RunningServer } from '../native/api/serve.ts';
 import { libraryToken, tokenPathFor } from '../native/api/serve-token.ts';

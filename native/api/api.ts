@@ -3,7 +3,7 @@
  * with its arguments checked, and the events that keep every window live. Transports (loopback
  * HTTP in serve.ts, Electron IPC in engine-host.ts) are thin adapters over `KithEngine.call`;
  * the CLI calls `client()`. The work is done by one service per domain, private to the engine:
- * indexing (pipeline/index-job.ts), people (people/service.ts, naming, clustering), search
+ * indexing (indexing/index-job.ts), people (people/service.ts, naming, clustering), search
  * (search/search-service.ts), media and library views (library/).
  */
 import { EventEmitter } from 'node:events';
@@ -18,8 +18,8 @@ import { Naming } from '../people/naming.ts';
 import { PeopleService } from '../people/service.ts';
 import { PeopleViews } from '../people/views.ts';
 import { checkFolder } from '../pipeline/folder-check.ts';
-import { IndexJob } from '../pipeline/index-job.ts';
-import { addNamedFace } from '../pipeline/manual-face.ts';
+import { IndexJob } from '../indexing/index-job.ts';
+import { addNamedFace } from '../people/manual-face.ts';
 import { ModelSet, type ModelOptions } from '../pipeline/models.ts';
 import { SearchService } from '../search/search-service.ts';
 import { prepareLibraryFolder } from '../store/library-files.ts';

@@ -5,7 +5,7 @@
  * is tested on its own.
  */
 import cliProgress from 'cli-progress';
-import type { IndexProgress, IndexSummary } from '../pipeline/indexer.ts';
+import type { IndexProgress, IndexSummary } from '../indexing/indexer.ts';
 
 /** A duration for people: 45s, 7m16s, 2h05m; '--' while unknown. */
 export function formatDuration(sec: number | null): string {

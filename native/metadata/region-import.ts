@@ -9,7 +9,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { isWithin } from '../common/path-inside.ts';
-import { addFaceFromBox, type ManualFaceModels } from '../pipeline/manual-face.ts';
+import { addFaceFromBox, type ManualFaceModels } from '../people/manual-face.ts';
 import { PeopleService } from '../people/service.ts';
 import { UserError } from '../common/user-error.ts';
 import type { Store } from '../store/index.ts';

@@ -45,7 +45,7 @@ export interface Snapshot {
   apart?: Array<[number, number]>;
   /** People the operation created; undo deletes them. */
   created?: number[];
-  /** Faces the user drew in the operation (native/pipeline/manual-face.ts); undo deletes them. */
+  /** Faces the user drew in the operation (native/people/manual-face.ts); undo deletes them. */
   drawnFaces?: number[];
 }
 

@@ -8,9 +8,9 @@ import { resolve } from 'node:path';
 import { UserError } from '../common/user-error.ts';
 import type { ClusterSummary, IndexOutcome, IndexProgress } from '../api/types.ts';
 import type { Store } from '../store/index.ts';
-import { expandHome } from './folder-check.ts';
+import { expandHome } from '../pipeline/folder-check.ts';
 import { indexFolder } from './indexer.ts';
-import type { ModelSet } from './models.ts';
+import type { ModelSet } from '../pipeline/models.ts';
 
 export interface IndexJobHooks {
   progress(p: IndexProgress): void;

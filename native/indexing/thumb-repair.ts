@@ -4,10 +4,10 @@
  */
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { toOriginal } from './analyse.ts';
-import { decodePhoto } from './decode.ts';
+import { toOriginal } from '../pipeline/analyse.ts';
+import { decodePhoto } from '../pipeline/decode.ts';
 import type { Store } from '../store/index.ts';
-import { renderFaceThumb, saveFaceThumbs, thumbsDirFor } from './thumbs.ts';
+import { renderFaceThumb, saveFaceThumbs, thumbsDirFor } from '../pipeline/thumbs.ts';
 
 /** Photos (by id) with at least one face whose thumbnail file is missing, and those faces. */
 export function missingThumbs(store: Store): Map<number, number[]> {

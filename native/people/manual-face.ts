@@ -7,18 +7,18 @@
  * imported, so clustering, search and naming treat it as a face and re-indexing keeps it.
  */
 import sharp from 'sharp';
-import { alignFace } from './align.ts';
-import { toOriginal } from './analyse.ts';
+import { alignFace } from '../pipeline/align.ts';
+import { toOriginal } from '../pipeline/analyse.ts';
 import { iou, normaliseBox, type Box, type Point } from '../common/geometry.ts';
-import { decodePhotoFile, type DecodedPhoto } from './decode.ts';
-import { detectFaces } from './detect.ts';
-import type { Embedder } from './embed.ts';
-import { type OpResult, type PeopleService } from '../people/service.ts';
+import { decodePhotoFile, type DecodedPhoto } from '../pipeline/decode.ts';
+import { detectFaces } from '../pipeline/detect.ts';
+import type { Embedder } from '../pipeline/embed.ts';
+import { type OpResult, type PeopleService } from './service.ts';
 import { UserError } from '../common/user-error.ts';
-import { estimatePose, sharpness } from './quality.ts';
-import type { LoadedSession } from './runtime.ts';
+import { estimatePose, sharpness } from '../pipeline/quality.ts';
+import type { LoadedSession } from '../pipeline/runtime.ts';
 import type { FaceOrigin, Store } from '../store/index.ts';
-import { renderFaceThumb, saveFaceThumbs } from './thumbs.ts';
+import { renderFaceThumb, saveFaceThumbs } from '../pipeline/thumbs.ts';
 
 /** The region the detector looks at: the box grown to this many times its side, around its centre. */
 const CONTEXT = 2;

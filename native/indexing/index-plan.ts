@@ -6,7 +6,7 @@
  * unchanged is not read (`verify` reads and hashes every file).
  */
 import { isWithin } from '../common/path-inside.ts';
-import type { ScannedFile, ScanProblem } from './scan.ts';
+import type { ScannedFile, ScanProblem } from '../pipeline/scan.ts';
 import type { PhotoRow } from '../store/index.ts';
 
 export interface Plan {
