@@ -11,17 +11,10 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { ApiMethod, KithEvents } from '../native/api/types.ts';
 import { CHANNELS, isApiMethod, type IpcReply } from './ipc.ts';
-import { mediaUrl, type MediaKind } from './urls.ts';
+import type { KithBridge, KithListener } from '../native/api/bridge.ts';
+import { mediaUrl } from './urls.ts';
 
-export type KithListener = (event: keyof KithEvents, data: KithEvents[keyof KithEvents]) => void;
-
-export interface KithBridge {
-  call(method: ApiMethod, args?: unknown[]): Promise<unknown>;
-  subscribe(listener: KithListener): () => void;
-  mediaUrl(kind: MediaKind, id: number): string;
-  pickFolder(): Promise<string | null>;
-  pathForFile(file: unknown): string;
-}
+export type { KithBridge, KithListener };
 
 /** The parts of Electron's preload modules used here (fakes in tests). */
 export interface PreloadElectron {

@@ -7,7 +7,9 @@ export const SCHEME = 'kith';
 export const APP_ORIGIN = `${SCHEME}://app`;
 export const APP_URL = `${APP_ORIGIN}/index.html`;
 
-export type MediaKind = 'thumb' | 'photo';
+import type { MediaKind } from '../native/api/bridge.ts';
+
+export type { MediaKind };
 
 /** `kith://thumb/<faceId>` or `kith://photo/<photoId>`. */
 export function mediaUrl(kind: MediaKind, id: number): string {

@@ -501,6 +501,7 @@ describe('Kith in the browser: a library from first run to tidy', { skip: NO_BRO
           subscribe: () => () => {},
           mediaUrl: (kind, id) => '/' + kind + '/' + id + '?token=' + token,
           pickFolder: async () => null,
+          pathForFile: () => '',
         };`,
     });
     await desktop.goto(`${server.url}#/people`);

@@ -51,8 +51,8 @@ function fromWindow(): Kith {
   if (typeof window !== 'undefined' && 'kith' in window && window.kith) {
     const bridge = window.kith;
     return createKith(ipcTransport(bridge), {
-      pickFolder: bridge.pickFolder ? () => bridge.pickFolder!() : null,
-      pathForFile: bridge.pathForFile ? (f) => bridge.pathForFile!(f) : null,
+      pickFolder: () => bridge.pickFolder(),
+      pathForFile: (f) => bridge.pathForFile(f),
     });
   }
   return createKith(httpTransport());

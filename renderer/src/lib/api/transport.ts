@@ -3,6 +3,7 @@
  * HTTP transport (browser, `kith serve`) and the Electron IPC bridge implement, so no screen
  * knows which one it is running on.
  */
+import type { KithBridge } from '../../../../native/api/bridge.ts';
 import type { ApiMethod, KithEvents } from '../../../../native/api/types.ts';
 
 export type EventName = keyof KithEvents;
@@ -14,13 +15,7 @@ export interface Transport {
   mediaUrl(kind: 'thumb' | 'photo', id: number): string;
 }
 
-/** What the Electron preload exposes through contextBridge as `window.kith`. */
-export interface KithBridge extends Transport {
-  /** Native folder dialog; null when the user cancels. */
-  pickFolder?(): Promise<string | null>;
-  /** Filesystem path of a dropped File (Electron's webUtils.getPathForFile); '' when unknown. */
-  pathForFile?(file: File): string;
-}
+export type { KithBridge };
 
 declare global {
   interface Window {
