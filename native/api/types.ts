@@ -267,9 +267,11 @@ export interface FolderCheck {
   complete: boolean;
 }
 
+/** What a change to people did. */
 export interface OpResult {
-  /** What was done, in words, for the toast. */
+  /** What was done, in words, for the toast ("Named Leonard", "Undid: merge"). */
   label: string;
+  /** The person the user should see next, when the operation created or kept one. */
   personId?: number;
   /** Set when a rename hit an existing name: the UI offers to merge into this person. */
   conflictWith?: number;

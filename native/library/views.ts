@@ -4,7 +4,6 @@
  * metadata it could not apply), and every face with its person.
  */
 import type { ExportedFace, LibraryStats, PhotoError, Suggestion } from '../api/types.ts';
-import { regionConflicts, regionTotals } from '../metadata/region-import.ts';
 import type { Store } from '../store/index.ts';
 
 export class LibraryViews {
@@ -21,7 +20,7 @@ export class LibraryViews {
       duplicates: this.store.photos.duplicateCount(),
       faces: this.store.faces.total(),
       models: this.store.faces.modelCounts(),
-      importedNames: regionTotals(this.store),
+      importedNames: this.store.regions.totals(),
       lastRun: this.store.runs.latest() ?? null,
     };
   }
@@ -30,7 +29,7 @@ export class LibraryViews {
   errors(): PhotoError[] {
     const rows: PhotoError[] = this.store.photos.errors().map((p) => ({ photoId: p.id, path: p.path, error: p.error ?? '' }));
     const conflicts = new Map<number, PhotoError>();
-    for (const c of regionConflicts(this.store)) {
+    for (const c of this.store.regions.conflicts()) {
       const row = conflicts.get(c.photoId);
       if (row) row.error += `; ${c.detail}`;
       else conflicts.set(c.photoId, { photoId: c.photoId, path: c.path, error: `photo metadata: ${c.detail}` });

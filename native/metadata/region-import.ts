@@ -12,7 +12,7 @@ import { isWithin } from '../common/path-inside.ts';
 import { addFaceFromBox, type ManualFaceModels } from '../people/manual-face.ts';
 import { PeopleService } from '../people/service.ts';
 import { UserError } from '../common/user-error.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, RegionOutcome } from '../store/index.ts';
 import { iou, normaliseBox } from '../common/geometry.ts';
 import { readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from './xmp-regions.ts';
 
@@ -25,7 +25,6 @@ import { readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from '
  */
 export const REGION_FACE_IOU = 0.3;
 
-export type RegionOutcome = 'named' | 'unmatched' | 'conflict' | 'kept';
 
 export interface RegionCounts {
   photos: number;
@@ -101,16 +100,7 @@ async function signatureOf(path: string, hash: string | null): Promise<string> {
 
 /** Photos under `root` whose regions were never read, or whose content or sidecars changed since. */
 async function photosToRead(store: Store, root: string): Promise<PhotoToRead[]> {
-  type Row = { id: number; path: string; hash: string | null; width: number; height: number; signature: string | null };
-  const rows = store.db
-    .prepare<[], Row>(
-      `SELECT p.id, p.path, p.hash, p.width, p.height, r.signature FROM photos p
-         LEFT JOIN region_reads r ON r.photo_id = p.id
-        WHERE p.status = 'done' AND p.duplicate_of IS NULL AND p.width > 0 AND p.height > 0
-        ORDER BY p.id`,
-    )
-    .all()
-    .filter((r) => isWithin(root, r.path));
+  const rows = store.regions.readCandidates().filter((r) => isWithin(root, r.path));
   const out: PhotoToRead[] = [];
   for (const r of rows) {
     const signature = await signatureOf(r.path, r.hash);
@@ -125,9 +115,6 @@ async function photosToRead(store: Store, root: string): Promise<PhotoToRead[]> 
  * person, found by name (case-insensitively) or created.
  */
 function applyNames(store: Store, people: PeopleService, placed: Placed[], photoPath: string): void {
-  const rejectedBy = store.db.prepare<[number, number], { one: number }>(
-    `SELECT 1 AS one FROM face_decisions WHERE face_id = ? AND person_id = ? AND kind = 'reject'`,
-  );
   const byName = new Map<string, { name: string; faceIds: number[] }>();
   for (const p of placed) {
     if (p.outcome !== 'named' || p.faceId === null) continue;
@@ -147,7 +134,7 @@ function applyNames(store: Store, people: PeopleService, placed: Placed[], photo
       p.detail = `already ${person.name} in Kith`;
       continue;
     }
-    if (person && rejectedBy.get(p.faceId, person.id)) {
+    if (person && store.people.isRejected(p.faceId, person.id)) {
       p.outcome = 'kept';
       p.detail = `removed from ${person.name} in Kith`;
       continue;
@@ -207,13 +194,6 @@ async function facesForUnmatched(store: Store, models: ManualFaceModels, photo: 
 export async function importFaceRegions(store: Store, root: string, signal?: AbortSignal, models?: ManualFaceModels): Promise<RegionCounts> {
   const counts: RegionCounts = { photos: 0, regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0 };
   const people = new PeopleService(store);
-  const insert = store.db.prepare(
-    `INSERT INTO face_regions (photo_id, name, source, x1, y1, x2, y2, face_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const clear = store.db.prepare(`DELETE FROM face_regions WHERE photo_id = ?`);
-  const mark = store.db.prepare(
-    `INSERT INTO region_reads (photo_id, signature) VALUES (?, ?) ON CONFLICT (photo_id) DO UPDATE SET signature = excluded.signature`,
-  );
   for (const photo of await photosToRead(store, root)) {
     if (signal?.aborted) break;
     const regions = await readPhotoRegions(photo.path);
@@ -221,41 +201,20 @@ export async function importFaceRegions(store: Store, root: string, signal?: Abo
     // the next run reads the photo again and finds the region on its new face.
     const made = models && regions.length > 0 ? await facesForUnmatched(store, models, photo, regions) : new Map<NamedRegion, string>();
     store.transaction(() => {
-      clear.run(photo.id);
+      const placed = regions.length > 0 ? placeRegions(regions, facesOfPhoto(store, photo)) : [];
+      for (const p of placed) p.detail ??= made.get(p.region) ?? null;
+      if (placed.length > 0) applyNames(store, people, placed, photo.path);
+      store.regions.replace(
+        photo.id,
+        placed.map((p) => ({ name: p.region.name, source: p.region.source, ...p.region.box, faceId: p.faceId, outcome: p.outcome, detail: p.detail })),
+        photo.signature,
+      );
+      for (const p of placed) counts[p.outcome]++;
       if (regions.length > 0) {
-        const placed = placeRegions(regions, facesOfPhoto(store, photo));
-        for (const p of placed) p.detail ??= made.get(p.region) ?? null;
-        applyNames(store, people, placed, photo.path);
-        for (const p of placed) {
-          const b = p.region.box;
-          insert.run(photo.id, p.region.name, p.region.source, b.x1, b.y1, b.x2, b.y2, p.faceId, p.outcome, p.detail);
-          counts[p.outcome]++;
-        }
         counts.regions += regions.length;
         counts.photos++;
       }
-      mark.run(photo.id, photo.signature);
     });
   }
   return counts;
-}
-
-/** Totals over the whole library, for `kith stats`. */
-export function regionTotals(store: Store): Record<RegionOutcome, number> & { regions: number } {
-  const out = { regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0 };
-  for (const r of store.db.prepare<[], { outcome: RegionOutcome; n: number }>(`SELECT outcome, COUNT(*) AS n FROM face_regions GROUP BY outcome`).all()) {
-    out[r.outcome] = r.n;
-    out.regions += r.n;
-  }
-  return out;
-}
-
-/** Faces two regions give different names, for `kith errors`. */
-export function regionConflicts(store: Store): Array<{ photoId: number; path: string; detail: string }> {
-  return store.db
-    .prepare<[], { photoId: number; path: string; detail: string }>(
-      `SELECT DISTINCT p.id AS photoId, p.path, r.detail FROM face_regions r JOIN photos p ON p.id = r.photo_id
-        WHERE r.outcome = 'conflict' ORDER BY p.path`,
-    )
-    .all();
 }

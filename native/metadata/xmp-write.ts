@@ -143,15 +143,7 @@ interface PhotoFaces {
 
 /** Photos with faces of named people, boxes normalised in the upright photo. */
 function photosWithNames(store: Store): PhotoFaces[] {
-  type Row = { path: string; width: number; height: number; name: string; x1: number; y1: number; x2: number; y2: number };
-  const rows = store.db
-    .prepare<[], Row>(
-      `SELECT ph.path, ph.width, ph.height, p.name, f.x1, f.y1, f.x2, f.y2
-         FROM faces f JOIN assignments a ON a.face_id = f.id JOIN people p ON p.id = a.person_id JOIN photos ph ON ph.id = f.photo_id
-        WHERE p.name IS NOT NULL AND ph.width > 0 AND ph.height > 0
-        ORDER BY ph.path, f.idx`,
-    )
-    .all();
+  const rows = store.views.namedFaces();
   const byPath = new Map<string, PhotoFaces>();
   for (const r of rows) {
     const photo = byPath.get(r.path) ?? { path: r.path, width: r.width, height: r.height, faces: [] };

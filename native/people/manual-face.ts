@@ -184,9 +184,7 @@ export async function addNamedFace(
       const who = store.people.get(result.personId!)?.name ?? 'a new person';
       const label = `Drew a face of ${who}`;
       const op = store.people.lastOperation()!;
-      store.db
-        .prepare(`UPDATE operations SET label = ?, before = json_set(before, '$.drawnFaces', json(?)) WHERE id = ?`)
-        .run(label, JSON.stringify([face.faceId]), op.id);
+      store.people.recordDrawnFaces(op.id, label, [face.faceId]);
       return { ...result, label, faceId: face.faceId, detected: face.detected };
     });
   } catch (err) {

@@ -8,17 +8,13 @@
 import type { Store } from '../store/index.ts';
 import type { PersonRow, Snapshot } from '../store/index.ts';
 import { UserError } from '../common/user-error.ts';
+import type { OpResult } from '../api/types.ts';
 
 /** How many user operations can be undone. */
 export const UNDO_DEPTH = 50;
 
 
-export interface OpResult {
-  /** What was done, in words, for the toast ("Named Leonard", "Undid: merge"). */
-  label: string;
-  /** The person the user should see next, when the operation created or kept one. */
-  personId?: number;
-}
+export type { OpResult };
 
 function cleanName(name: string): string {
   const n = name.trim().replace(/\s+/g, ' ');
@@ -95,7 +91,7 @@ export class PeopleService {
    * confirmed, so no re-cluster can take them away. A name already used by someone else is
    * refused with `conflictWith` so the UI can offer a merge.
    */
-  rename(personId: number, name: string): OpResult & { conflictWith?: number } {
+  rename(personId: number, name: string): OpResult {
     const p = this.person(personId);
     const n = cleanName(name);
     const other = this.store.people.findByName(n);

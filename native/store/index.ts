@@ -6,11 +6,13 @@ import { openDb, type Db } from './db.ts';
 import { Faces } from './faces.ts';
 import { People } from './people.ts';
 import { Photos } from './photos.ts';
+import { Regions } from './regions.ts';
 import { Runs } from './runs.ts';
 import { Views } from './views.ts';
 
 export type { FaceOrigin, FaceRow, NewFace, PhotoRow, PhotoStatus, RunRow } from './records.ts';
-export type { FaceView, PhotoView } from './views.ts';
+export type { FaceView, NamedFaceView, PhotoView } from './views.ts';
+export type { RegionOutcome, RegionReadCandidate, RegionRecord } from './regions.ts';
 export type { Assignment, Decision, DecisionKind, PersonRow, PersonSummary, Snapshot } from './people.ts';
 
 export class Store {
@@ -19,6 +21,7 @@ export class Store {
   readonly runs: Runs;
   readonly people: People;
   readonly views: Views;
+  readonly regions: Regions;
   private readonly getMeta;
   private readonly putMeta;
 
@@ -31,6 +34,7 @@ export class Store {
     this.runs = new Runs(db);
     this.people = new People(db);
     this.views = new Views(db);
+    this.regions = new Regions(db);
     this.getMeta = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`);
     this.putMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   }

@@ -163,6 +163,8 @@ export class People {
         `SELECT id, label, before FROM operations WHERE undone = 0 ORDER BY id DESC LIMIT 1`,
       ),
       markUndone: db.prepare<[number]>(`UPDATE operations SET undone = 1 WHERE id = ?`),
+      relabelDrawn: db.prepare<[string, string, number]>(`UPDATE operations SET label = ?, before = json_set(before, '$.drawnFaces', json(?)) WHERE id = ?`),
+      rejected: db.prepare<[number, number], { one: number }>(`SELECT 1 AS one FROM face_decisions WHERE face_id = ? AND person_id = ? AND kind = 'reject'`),
       trimJournal: db.prepare<[number]>(`DELETE FROM operations WHERE id <= (SELECT max(id) FROM operations) - ?`),
     };
   }
@@ -326,6 +328,16 @@ export class People {
   lastOperation(): { id: number; label: string; before: Snapshot } | undefined {
     const r = this.s.lastOp.get();
     return r && { id: r.id, label: r.label, before: JSON.parse(r.before) as Snapshot };
+  }
+
+  /** Operation `id` also drew `faceIds` (undo deletes them), and says so in `label`. */
+  recordDrawnFaces(id: number, label: string, faceIds: readonly number[]): void {
+    this.s.relabelDrawn.run(label, JSON.stringify(faceIds), id);
+  }
+
+  /** The user said this face is not this person. */
+  isRejected(faceId: number, personId: number): boolean {
+    return this.s.rejected.get(faceId, personId) !== undefined;
   }
 
   markUndone(id: number): void {

@@ -5,6 +5,18 @@
 import type { Db } from './db.ts';
 import { bestFacesFirst } from './face-rank.ts';
 
+/** A face of a named person, with its photo's path and size (for writing names into sidecars). */
+export interface NamedFaceView {
+  path: string;
+  width: number;
+  height: number;
+  name: string;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
 export interface FaceView {
   id: number;
   photoId: number;
@@ -57,6 +69,12 @@ export class Views {
       allFaces: db.prepare<[], FaceView & { path: string }>(
         `SELECT ${FACE.replace('FROM faces f', ', ph.path FROM faces f JOIN photos ph ON ph.id = f.photo_id')} ORDER BY ph.path, f.idx`,
       ),
+      namedFaces: db.prepare<[], NamedFaceView>(
+        `SELECT ph.path, ph.width, ph.height, p.name, f.x1, f.y1, f.x2, f.y2
+           FROM faces f JOIN assignments a ON a.face_id = f.id JOIN people p ON p.id = a.person_id JOIN photos ph ON ph.id = f.photo_id
+          WHERE p.name IS NOT NULL AND ph.width > 0 AND ph.height > 0
+          ORDER BY ph.path, f.idx`,
+      ),
       alsoAt: db.prepare<[number], { path: string }>(`SELECT path FROM photos WHERE duplicate_of = ? ORDER BY path`),
       photoOfFace: db.prepare<[number], { path: string; photoId: number }>(
         `SELECT p.path, p.id AS photoId FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.id = ?`,
@@ -100,6 +118,11 @@ export class Views {
   /** Every face with its photo's path, in path order (for export). */
   *allFaces(): Generator<FaceView & { path: string }> {
     yield* this.s.allFaces.iterate();
+  }
+
+  /** Faces of named people in photos of known size, by path then face. */
+  namedFaces(): NamedFaceView[] {
+    return this.s.namedFaces.all();
   }
 
   photoOfFace(faceId: number): { path: string; photoId: number } | undefined {
