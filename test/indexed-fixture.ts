@@ -42,6 +42,12 @@ const FIXTURES = {
     inputs: bbtPhotos,
     args: ['--device', 'cpu', '--embedder', 'sirius'],
   },
+  /** Every portrait (129 photos: the BBT characters and other people), default embedder. */
+  portraits: {
+    fill: async (library) => copyFaces(library, facesIn('portraits')),
+    inputs: () => facesIn('portraits').map((rel) => join(FACES, rel)),
+    args: ['--device', 'cpu'],
+  },
   /** maybe-fixture.ts: seven characters, and Stuart once clearly and once small in a crowd. */
   maybe: {
     fill: makeMaybeLibrary,
@@ -232,16 +238,21 @@ function pruneOthers(fixture: string, entry: string): void {
   }
 }
 
-/** Point the copy's rows at its own photos: every path under `built` is moved under `to`. */
+/**
+ * Point the copy's rows at its own photos: the folder it was indexed in (a path no other text
+ * holds) is replaced by the copy's wherever a text column holds it, in whatever table the schema
+ * keeps paths (photos, runs, the library's folders, ...).
+ */
 function movePhotoPaths(dbPath: string, built: string, to: string): void {
   const db = openDb(dbPath);
   try {
     db.transaction(() => {
-      const move = (table: string, column: string) =>
-        db.prepare(`UPDATE ${table} SET ${column} = ? || substr(${column}, ?) WHERE ${column} = ? OR substr(${column}, 1, ?) = ?`).run(to, built.length + 1, built, built.length + 1, `${built}${sep}`);
-      move('photos', 'path');
-      move('runs', 'folder');
-      move('meta', 'value');
+      const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%'`).all() as Array<{ name: string }>;
+      for (const { name } of tables) {
+        for (const { name: column } of db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as Array<{ name: string }>) {
+          db.prepare(`UPDATE "${name}" SET "${column}" = replace("${column}", ?, ?) WHERE typeof("${column}") = 'text' AND instr("${column}", ?) > 0`).run(built, to, built);
+        }
+      }
       const stray = db.prepare(`SELECT count(*) AS n FROM photos WHERE substr(path, 1, ?) != ?`).get(to.length + 1, `${to}${sep}`) as { n: number };
       if (stray.n > 0) throw new Error(`${stray.n} photo paths of the fixture are not under ${built}`);
     })();

@@ -9,7 +9,8 @@ import { basename, dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { KithEngine } from '../native/api/api.ts';
 import { Store } from '../native/store/index.ts';
-import { FACES, copyFaces, facesIn, tempDir } from './helpers.ts';
+import { FACES, copyFaces } from './helpers.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 describe('people: clustering and decisions that stick', () => {
   let library: string;
@@ -31,14 +32,12 @@ describe('people: clustering and decisions that stick', () => {
   };
 
   before(async () => {
-    const dir = tempDir();
-    library = join(dir, 'Photos');
-    copyFaces(library, facesIn('portraits'));
-    store = new Store(join(dir, 'library.db'));
+    // The portraits indexed once for every test file that needs them; this is a copy of its own.
+    const copy = await indexedFixtureCopy('portraits');
+    library = copy.library;
+    store = new Store(copy.db);
     engine = new KithEngine(store, { device: 'cpu' });
     api = engine.client();
-    await api.startIndex(library);
-    await engine.idle();
   });
 
   it('finds the eight Big Bang Theory characters as eight people, and never mixes two identities', async () => {
