@@ -45,6 +45,18 @@ export interface LoadedSession {
 }
 
 const cache = new Map<string, Promise<LoadedSession>>();
+
+/** Threads each CPU session may use for one operator; undefined: ONNX Runtime's default (one per core). */
+let intraOpThreads: number | undefined;
+
+/**
+ * How many threads each CPU session of this thread uses, set before the first session is made.
+ * A worker of the indexing pool runs its sessions on one thread each: on inputs as small as a
+ * face crop, spreading one operator over cores is the least efficient way to use them.
+ */
+export function setIntraOpThreads(n: number | undefined): void {
+  intraOpThreads = n;
+}
 /** GPU providers that already failed in this process: tried once, reported once. */
 const failedProviders = new Map<string, string>();
 
@@ -102,7 +114,8 @@ async function create(path: string, device: DeviceChoice, notice: (line: string)
     if (device === 'gpu') throw new Error(`no GPU execution provider could start (${why})`);
     if (fresh.length > 0) notice(`no usable GPU (${why}); using CPU`);
   }
-  const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+  const threads = intraOpThreads === undefined ? {} : { intraOpNumThreads: intraOpThreads, interOpNumThreads: 1 };
+  const session = await ort.InferenceSession.create(path, { ...base, ...threads, executionProviders: ['cpu'] });
   return { session, provider: 'cpu' };
 }
 

@@ -1,0 +1,218 @@
+/**
+ * @file The indexing pool: photo files analysed (photo-analysis.ts) on all cores at once. One
+ * explicit thread budget for the machine: `workers` threads, each with its own detector and
+ * embedder sessions on `threads` intra-op threads, and libvips decoding on the same share. A
+ * worker holds two files at a time, so one decodes while the other is in the models. The thread
+ * that stores the results stays free (the app's event loop, progress, SQLite).
+ *
+ * With no workers (a GPU, whose one device the sessions would fight over, or KITH_WORKERS=0) the
+ * same analysis runs in-process.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { loadDetector } from './detect.ts';
+import { Embedder } from './embed.ts';
+import { analyseFile, type AnalysedFile } from './photo-analysis.ts';
+import type { FromWorker, ToWorker, WorkerSetup } from './photo-worker.ts';
+import type { DeviceChoice } from './runtime.ts';
+
+/** Files a worker holds at once: one in the models while the next is read and decoded. */
+const PER_WORKER = 2;
+
+export interface ThreadLayout {
+  /** Worker threads; 0 runs the analysis in-process. */
+  workers: number;
+  /** Intra-op threads per session (and libvips threads per image) in each worker. */
+  threads: number;
+}
+
+/**
+ * The layout for this machine. On the CPU: a worker per core with one thread each (measured on
+ * 2 cores, README "Figures"); KITH_WORKERS and KITH_THREADS override it. On a GPU: in-process,
+ * one set of sessions feeding the one device.
+ */
+export function threadLayout(provider: string, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): ThreadLayout {
+  const asked = env.KITH_WORKERS === undefined || env.KITH_WORKERS === '' ? Number.NaN : Number(env.KITH_WORKERS);
+  const workers = Number.isInteger(asked) && asked >= 0 ? asked : provider === 'cpu' ? cores : 0;
+  const threadsAsked = Number(env.KITH_THREADS);
+  const threads = Number.isInteger(threadsAsked) && threadsAsked > 0 ? threadsAsked : Math.max(1, Math.floor(cores / Math.max(1, workers)));
+  return { workers, threads };
+}
+
+export interface PoolOptions {
+  device: DeviceChoice;
+  embedder: string;
+  modelsDir: string;
+  notice?: (line: string) => void;
+  layout?: ThreadLayout;
+}
+
+export interface PhotoAnalyser {
+  readonly provider: string;
+  readonly modelId: string;
+  readonly dim: number;
+  readonly layout: ThreadLayout;
+  /** How many files it can usefully hold at once. */
+  readonly capacity: number;
+  analyse(path: string): Promise<AnalysedFile>;
+  close(): Promise<void>;
+}
+
+/** The worker's entry: its TypeScript source under tsx (development), its bundle next to this one in the app. */
+function workerUrl(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? './photo-worker.ts' : './photo-worker.js', import.meta.url);
+}
+
+/** A worker runs TypeScript only with tsx's loader, which `kith` registers in-process (not inherited). */
+function workerExecArgv(url: URL): string[] {
+  const argv = process.execArgv;
+  if (!url.pathname.endsWith('.ts') || argv.some((a, i) => a === 'tsx' && argv[i - 1] === '--import')) return argv;
+  return [...argv, '--import', 'tsx'];
+}
+
+interface Job {
+  id: number;
+  path: string;
+  resolve(r: AnalysedFile): void;
+  reject(e: Error): void;
+}
+
+class WorkerSlot {
+  readonly jobs = new Map<number, Job>();
+  constructor(readonly worker: Worker) {}
+}
+
+class WorkerPool implements PhotoAnalyser {
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly slots: WorkerSlot[],
+    readonly provider: string,
+    readonly modelId: string,
+    readonly dim: number,
+    readonly layout: ThreadLayout,
+  ) {
+    for (const slot of slots) {
+      slot.worker.on('message', (msg: FromWorker) => this.settle(slot, msg));
+      // A worker that dies takes its files with it: they fail (and are retried next run); the rest go on.
+      slot.worker.on('error', (err) => this.lose(slot, err));
+      slot.worker.on('exit', (code) => this.lose(slot, new Error(`an indexing worker stopped (exit code ${code})`)));
+    }
+  }
+
+  get capacity(): number {
+    return this.slots.length * PER_WORKER;
+  }
+
+  static async start(opts: PoolOptions, layout: ThreadLayout): Promise<WorkerPool> {
+    const url = workerUrl();
+    const setup: WorkerSetup = { device: opts.device, embedder: opts.embedder, modelsDir: opts.modelsDir, threads: layout.threads };
+    const started = await Promise.allSettled(
+      Array.from({ length: layout.workers }, () => {
+        const worker = new Worker(url, { workerData: setup, execArgv: workerExecArgv(url) });
+        return new Promise<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }>((resolve, reject) => {
+          worker.once('error', reject);
+          worker.once('message', (msg: FromWorker) => {
+            worker.off('error', reject);
+            if (msg.kind === 'ready') resolve({ worker, ready: msg });
+            else reject(new Error(msg.kind === 'load-failed' ? msg.message : `worker said ${msg.kind} first`));
+          });
+        });
+      }),
+    );
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.worker.terminate() : undefined)));
+      throw (failed as PromiseRejectedResult).reason as Error;
+    }
+    const ok = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }>).value);
+    const first = ok[0]!.ready;
+    return new WorkerPool(ok.map((s) => new WorkerSlot(s.worker)), first.provider, first.modelId, first.dim, layout);
+  }
+
+  analyse(path: string): Promise<AnalysedFile> {
+    if (this.closed) return Promise.reject(new Error('the indexing pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, path, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      while (this.queue.length > 0 && slot.jobs.size < PER_WORKER) {
+        const job = this.queue.shift()!;
+        slot.jobs.set(job.id, job);
+        slot.worker.postMessage({ id: job.id, path: job.path } satisfies ToWorker);
+      }
+    }
+    if (this.queue.length > 0 && this.slots.length === 0) for (const job of this.queue.splice(0)) job.reject(new Error('no indexing worker is running'));
+  }
+
+  private settle(slot: WorkerSlot, msg: FromWorker): void {
+    if (msg.kind !== 'done' && msg.kind !== 'failed') return;
+    const job = slot.jobs.get(msg.id);
+    if (!job) return;
+    slot.jobs.delete(msg.id);
+    if (msg.kind === 'done') job.resolve(msg.result);
+    else job.reject(new Error(msg.message));
+    this.dispatch();
+  }
+
+  private lose(slot: WorkerSlot, err: Error): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    for (const job of slot.jobs.values()) job.reject(err);
+    slot.jobs.clear();
+    if (!this.closed) this.dispatch();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    for (const job of this.queue.splice(0)) job.reject(new Error('the indexing pool is closed'));
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** The same analysis on this thread, with the process's cached sessions. */
+class InProcess implements PhotoAnalyser {
+  constructor(
+    private readonly models: { detector: Awaited<ReturnType<typeof loadDetector>>; embedder: Embedder },
+    readonly provider: string,
+    readonly layout: ThreadLayout,
+  ) {}
+
+  get modelId(): string {
+    return this.models.embedder.modelId;
+  }
+
+  get dim(): number {
+    return this.models.embedder.dim;
+  }
+
+  /** Reading and decoding the next photos overlap the models on this one. */
+  readonly capacity = 3;
+
+  analyse(path: string): Promise<AnalysedFile> {
+    return analyseFile(this.models, path);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Start the analyser for this run. The detector is loaded here first: on `auto` that is what
+ * finds out whether a GPU starts. On the CPU, the pool's workers make their own CPU sessions.
+ */
+export async function startAnalyser(opts: PoolOptions): Promise<PhotoAnalyser> {
+  const detector = await loadDetector(opts.device, opts.notice, opts.modelsDir);
+  const layout = opts.layout ?? threadLayout(detector.provider);
+  if (layout.workers > 0 && detector.provider === 'cpu') return WorkerPool.start({ ...opts, device: 'cpu' }, layout);
+  const embedder = await Embedder.load(opts.embedder, opts.device, opts.notice, opts.modelsDir);
+  const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
+  return new InProcess({ detector, embedder }, provider, { ...layout, workers: 0 });
+}

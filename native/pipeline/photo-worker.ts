@@ -1,0 +1,52 @@
+/**
+ * @file A worker thread of the indexing pool (analysis-pool.ts): loads its own detector and
+ * embedder, on its share of the cores, and analyses the photo files it is sent, one at a time.
+ * It touches no database: results go back to the thread that stores them.
+ */
+import './no-telemetry.ts';
+import sharp from 'sharp';
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadDetector } from './detect.ts';
+import { Embedder } from './embed.ts';
+import { analyseFile, type AnalysedFile } from './photo-analysis.ts';
+import { setIntraOpThreads, type DeviceChoice } from './runtime.ts';
+
+export interface WorkerSetup {
+  device: DeviceChoice;
+  embedder: string;
+  modelsDir: string;
+  /** Intra-op threads for this worker's ONNX sessions, and libvips threads per image. */
+  threads: number;
+}
+
+export type ToWorker = { id: number; path: string };
+export type FromWorker =
+  | { kind: 'ready'; provider: string; modelId: string; dim: number }
+  | { kind: 'done'; id: number; result: AnalysedFile }
+  | { kind: 'failed'; id: number; message: string }
+  | { kind: 'load-failed'; message: string };
+
+async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): Promise<void> {
+  setIntraOpThreads(setup.threads);
+  sharp.concurrency(setup.threads);
+  let models;
+  try {
+    const detector = await loadDetector(setup.device, () => {}, setup.modelsDir);
+    const embedder = await Embedder.load(setup.embedder, setup.device, () => {}, setup.modelsDir);
+    models = { detector, embedder };
+    const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
+    port.postMessage({ kind: 'ready', provider, modelId: embedder.modelId, dim: embedder.dim } satisfies FromWorker);
+  } catch (err) {
+    port.postMessage({ kind: 'load-failed', message: (err as Error).message } satisfies FromWorker);
+    return;
+  }
+  const ready = models;
+  port.on('message', (msg: ToWorker) => {
+    analyseFile(ready, msg.path).then(
+      (result) => port.postMessage({ kind: 'done', id: msg.id, result } satisfies FromWorker),
+      (err: Error) => port.postMessage({ kind: 'failed', id: msg.id, message: err.message } satisfies FromWorker),
+    );
+  });
+}
+
+if (parentPort) void main(parentPort, workerData as WorkerSetup);

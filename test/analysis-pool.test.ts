@@ -1,0 +1,86 @@
+/**
+ * The indexing pool on real photos: worker threads give the same faces, boxes and vectors as the
+ * same analysis in-process, bad files come back as errors (not crashes), and the thread layout
+ * follows the machine unless KITH_WORKERS / KITH_THREADS say otherwise.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startAnalyser, threadLayout, type PhotoAnalyser } from '../native/pipeline/analysis-pool.ts';
+import { cosine } from '../native/pipeline/embed.ts';
+import { MODELS_DIR } from '../native/pipeline/runtime.ts';
+import { FACES, tempDir } from './helpers.ts';
+
+const PHOTOS = ['groups/faceapi/bbt1.jpg', 'groups/faceapi/bbt4.jpg', 'portraits/faceapi-bbt/leonard/leonard1.png', 'portraits/faceapi-bbt/penny/penny2.png'].map((p) => join(FACES, p));
+
+describe('the indexing pool', () => {
+  let pool: PhotoAnalyser;
+  let inProcess: PhotoAnalyser;
+  const dir = tempDir('kith-pool-');
+  const corrupt = join(dir, 'corrupt.jpg');
+  const missing = join(dir, 'gone.jpg');
+
+  before(async () => {
+    copyFileSync(PHOTOS[0]!, join(dir, 'whole.jpg'));
+    writeFileSync(corrupt, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 1, 2, 3]));
+    const opts = { device: 'cpu' as const, embedder: 'ensemble', modelsDir: MODELS_DIR };
+    [pool, inProcess] = await Promise.all([startAnalyser({ ...opts, layout: { workers: 2, threads: 1 } }), startAnalyser({ ...opts, layout: { workers: 0, threads: 1 } })]);
+  });
+
+  after(async () => {
+    await pool?.close();
+    await inProcess?.close();
+  });
+
+  it('runs two workers on the CPU', () => {
+    assert.deepEqual(pool.layout, { workers: 2, threads: 1 });
+    assert.equal(pool.provider, 'cpu');
+    assert.equal(pool.capacity, 4);
+    assert.equal(pool.modelId, inProcess.modelId);
+  });
+
+  it('finds the same faces with the same vectors as in-process, for files analysed at once', async () => {
+    const [fromPool, here] = await Promise.all([Promise.all(PHOTOS.map((p) => pool.analyse(p))), Promise.all(PHOTOS.map((p) => inProcess.analyse(p)))]);
+    for (const [i, a] of fromPool.entries()) {
+      const b = here[i]!;
+      assert.equal(a.error, null, a.path);
+      assert.equal(a.hash, b.hash);
+      assert.deepEqual(a.photo, b.photo);
+      assert.ok(a.faces.length > 0, `${a.path}: faces found`);
+      assert.equal(a.faces.length, b.faces.length, a.path);
+      assert.equal(a.vectors.length, a.faces.length);
+      assert.equal(a.thumbs.length, a.faces.length);
+      for (const [j, f] of a.faces.entries()) {
+        assert.ok(Math.abs(f.box.x1 - b.faces[j]!.box.x1) < 0.01 && Math.abs(f.box.y2 - b.faces[j]!.box.y2) < 0.01, `${a.path} face ${j} box`);
+        assert.ok(cosine(a.vectors[j]!, b.vectors[j]!) > 0.9999, `${a.path} face ${j} vector`);
+      }
+    }
+    assert.equal(fromPool[0]!.faces.length, 4, 'bbt1.jpg holds four faces');
+  });
+
+  it('reports a corrupt file and a vanished one as errors, and goes on', async () => {
+    const [bad, gone, good] = await Promise.all([pool.analyse(corrupt), pool.analyse(missing), pool.analyse(join(dir, 'whole.jpg'))]);
+    assert.equal(bad.photo, null);
+    assert.match(bad.error ?? '', /./);
+    assert.equal(bad.size, 13);
+    assert.equal(gone.error, 'file vanished before it could be read');
+    assert.equal(good.error, null);
+    assert.equal(good.faces.length, 4);
+  });
+
+  it('is refused once closed', async () => {
+    const spare = await startAnalyser({ device: 'cpu', embedder: 'sirius', modelsDir: MODELS_DIR, layout: { workers: 1, threads: 1 } });
+    await spare.close();
+    await assert.rejects(spare.analyse(PHOTOS[0]!), /closed/);
+  });
+
+  it('lays threads out by the machine: a worker per core on the CPU, in-process on a GPU, and as told', () => {
+    assert.deepEqual(threadLayout('cpu', {}, 16), { workers: 16, threads: 1 });
+    assert.deepEqual(threadLayout('cuda', {}, 16), { workers: 0, threads: 16 });
+    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: '4' }, 16), { workers: 4, threads: 4 });
+    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: '0' }, 2), { workers: 0, threads: 2 });
+    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: '1', KITH_THREADS: '2' }, 2), { workers: 1, threads: 2 });
+    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: 'lots' }, 2), { workers: 2, threads: 1 });
+  });
+});
