@@ -2,11 +2,11 @@
  * @file The shared indexed fixture libraries (indexed-fixture.ts): a copy is a real library of
  * its own (a re-index finds nothing to do, its thumbnails are there, a change to it stays in it),
  * and processes that ask at the same time index the library once, even past a lock that a
- * killed builder left behind.
+ * killed builder left behind; entries of older engines go once unused for a while.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openDb } from '../native/store/db.ts';
@@ -56,6 +56,11 @@ describe('an indexed fixture library, shared between test files', () => {
     mkdirSync(cache, { recursive: true });
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     writeFileSync(`${entry}.lock`, String(dead));
+    // Left from earlier engines: one unused for an hour, one used just now, and a dead builder's folder.
+    const [stale, recent, orphan] = ['bbt-00000000000000aa', 'bbt-00000000000000bb', `bbt-00000000000000cc.build-${dead}`];
+    for (const name of [stale, recent, orphan]) mkdirSync(join(cache, name));
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(join(cache, stale), anHourAgo, anHourAgo);
     const ask = () =>
       new Promise<{ code: number | null; copy: { db: string; photos: number }; stderr: string }>((done) => {
         const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test', 'indexed-fixture-child.ts'), 'bbt'], {
@@ -74,6 +79,6 @@ describe('an indexed fixture library, shared between test files', () => {
     assert.equal(builds.length, 1, builds.join('\n'));
     assert.equal(new Set(answers.map((r) => r.copy.db)).size, 3, 'three copies');
     assert.deepEqual(answers.map((r) => r.copy.photos), [40, 40, 40]);
-    assert.deepEqual(readdirSync(cache), [entry.slice(cache.length + 1)], 'no lock or half-built folder is left');
+    assert.deepEqual(readdirSync(cache).sort(), [recent, entry.slice(cache.length + 1)].sort(), 'no lock, half-built or long unused folder is left');
   });
 });

@@ -79,6 +79,8 @@ const CACHE = process.env.KITH_TEST_CACHE ?? join(tmpdir(), 'kith-test-cache');
 /** Building a library takes well under a minute; a lock held longer than this is a hung builder. */
 const BUILD_DEADLINE_MS = 15 * 60_000;
 const READY = 'ready.json';
+/** An entry of an older build unused this long is removed (a portraits entry is 30 MB). */
+const UNUSED_MS = 10 * 60_000;
 
 /** The cache folder that holds the fixture library `name` as the sources are now. */
 export function fixtureCacheEntry(name: FixtureName, cache = CACHE): string {
@@ -225,13 +227,21 @@ async function build(entry: string, spec: FixtureSpec): Promise<Ready> {
   return ready;
 }
 
-/** Entries of the same fixture built from other sources, unused for a day, go. */
+/**
+ * Entries of the same fixture built from other sources (an engine edited since), unused for
+ * `UNUSED_MS` (a test run of another checkout may still be copying one), go; so do the folders
+ * of builders that died.
+ */
 function pruneOthers(fixture: string, entry: string): void {
+  const old = new RegExp(`^${fixture}-[0-9a-f]{16}$`);
+  const orphan = new RegExp(`^${fixture}-[0-9a-f]{16}\\.build-(\\d+)$`);
   for (const name of readdirSync(CACHE)) {
     const path = join(CACHE, name);
-    if (path === entry || !new RegExp(`^${fixture}-[0-9a-f]{16}$`).test(name)) continue;
+    const builder = orphan.exec(name)?.[1];
     try {
-      if (Date.now() - statSync(path).mtimeMs > 24 * 3600_000) rmSync(path, { recursive: true, force: true });
+      if (builder ? !alive(Number(builder)) : path !== entry && old.test(name) && Date.now() - statSync(path).mtimeMs > UNUSED_MS) {
+        rmSync(path, { recursive: true, force: true });
+      }
     } catch {
       // another process pruned it first
     }
