@@ -12,6 +12,9 @@ import { isUserError, UserError } from '../common/user-error.ts';
 import { exportXmpSidecars, SIDECAR_STYLES, type SidecarStyle } from '../metadata/xmp-write.ts';
 import { MediaService } from '../library/media.ts';
 import { LibraryViews } from '../library/views.ts';
+import { LibraryFolders } from '../library/folders.ts';
+import { LibraryWatcher, type WatchTuning } from '../library/watch.ts';
+import { onExternalCommits } from '../library/external-changes.ts';
 import { PeopleClusterer } from '../people/clusterer.ts';
 import { mergeQuestions } from '../people/merge-questions.ts';
 import { Naming } from '../people/naming.ts';
@@ -25,7 +28,7 @@ import { SearchService } from '../search/search-service.ts';
 import { prepareLibraryFolder } from '../store/library-files.ts';
 import { Store } from '../store/index.ts';
 import type { ApiHandler } from './handler.ts';
-import type { ApiMethod, ClusterSummary, KithApiSpec, KithEvents, LibraryStatus, MergeQuestion } from './types.ts';
+import type { ApiMethod, ClusterSummary, KithApiSpec, KithEvents, LibraryFolder, LibraryStatus, MergeQuestion } from './types.ts';
 import { bool, int, ints, optInt, optStr, str } from './validate.ts';
 
 export type EngineOptions = ModelOptions;
@@ -46,7 +49,10 @@ export class KithEngine implements ApiHandler {
   private readonly peopleViews: PeopleViews;
   private readonly library: LibraryViews;
   private readonly job: IndexJob;
+  private readonly folders: LibraryFolders;
   private readonly handlers: Handlers;
+  /** While the library is kept live (`watchLibrary`): the folder watcher, and the stop of the external-change poll. */
+  private live: { watcher: LibraryWatcher; stopPoll: () => void } | null = null;
 
   /** Open (or create) the library at `dbPath`, private to this user, and an engine on it; `close()` closes both. */
   static open(dbPath: string, opts: EngineOptions & { kithsOwnFolder?: boolean } = {}): KithEngine {
@@ -70,6 +76,7 @@ export class KithEngine implements ApiHandler {
     this.media = new MediaService(store);
     this.peopleViews = new PeopleViews(store, () => this.models.modelId);
     this.library = new LibraryViews(store);
+    this.folders = new LibraryFolders(store);
     this.job = new IndexJob(store, this.models, {
       progress: (p) => this.emit('progress', p),
       indexed: () => {
@@ -84,11 +91,16 @@ export class KithEngine implements ApiHandler {
       status: () => this.status(),
       errors: () => this.library.errors(),
       stats: () => this.library.stats(),
-      startIndex: (folder) => {
+      startIndex: async (folder) => {
         this.job.start(optStr(folder, 'folder')).catch((err: Error) => opts.notice?.(`indexing failed: ${err.message}`));
+        await this.live?.watcher.setFolders(this.store.folders.list()); // the first folder of a new library
         return this.status();
       },
-      indexNow: (folder, verify) => this.job.start(optStr(folder, 'folder'), { verify: bool(verify, 'verify', false), clusterWhenPaused: false }),
+      indexNow: (folder, verify) => {
+        const run = this.job.start(optStr(folder, 'folder'), { verify: bool(verify, 'verify', false), clusterWhenPaused: false });
+        void this.live?.watcher.setFolders(this.store.folders.list());
+        return run;
+      },
       checkFolder: (path) => checkFolder(str(path, 'path', 4096)),
       pauseIndex: () => {
         this.job.pause();
@@ -134,6 +146,17 @@ export class KithEngine implements ApiHandler {
         return exportXmpSidecars(this.store, { sidecar: style as SidecarStyle });
       },
       exportFaces: () => this.library.exportFaces(this.naming.suggestions()),
+      folders: () => this.folderList(),
+      addFolder: async (path) => {
+        this.folders.add(str(path, 'path', 4096));
+        return this.foldersChanged();
+      },
+      removeFolder: async (path) => {
+        const removed = this.folders.remove(str(path, 'path', 4096));
+        this.search.syncIfOpen();
+        this.naming.invalidate();
+        return { photos: removed.photos, faces: removed.faces, folders: await this.foldersChanged() };
+      },
     };
   }
 
@@ -181,9 +204,44 @@ export class KithEngine implements ApiHandler {
     return this.job.idle();
   }
 
+  /**
+   * Keep the library live while the app or `kith serve` runs: index what changes in its folders
+   * (and what changed while Kith was closed), and tell every window when another process changed
+   * the library. `close()` stops it.
+   */
+  async watchLibrary(tuning: Partial<WatchTuning> & { pollMs?: number } = {}): Promise<void> {
+    if (this.live) return;
+    const watcher = new LibraryWatcher(
+      this.store.path,
+      {
+        changed: async (paths) => {
+          const outcome = await this.job.indexChanges(paths, () => this.live !== null);
+          return outcome !== null && !outcome.summary.interrupted;
+        },
+        problem: (message) => this.models.opts.notice?.(message),
+      },
+      tuning,
+    );
+    const stopPoll = onExternalCommits(
+      this.store.db,
+      () => {
+        this.naming.invalidate();
+        this.search.reopen(); // another process may have indexed (and rewritten the index file)
+        this.emit('changed', { reason: 'elsewhere' });
+      },
+      tuning.pollMs,
+    );
+    this.live = { watcher, stopPoll };
+    await watcher.setFolders(this.store.folders.list());
+  }
+
   /** Stop indexing after the photos in hand, wait for it, and close the library if this engine opened it. */
   async close(): Promise<void> {
+    const live = this.live;
+    this.live = null;
+    live?.stopPoll();
     this.job.pause();
+    await live?.watcher.stop();
     await this.job.idle();
     if (this.ownsStore) this.store.close();
   }
@@ -198,12 +256,28 @@ export class KithEngine implements ApiHandler {
     return result;
   }
 
+  private folderList(): LibraryFolder[] {
+    return this.folders.list().map((f) => {
+      const w = this.live?.watcher.info(f.path);
+      return { ...f, watch: w?.watch ?? null, rescanMinutes: w?.rescanMinutes ?? null };
+    });
+  }
+
+  /** The folder list changed: the watcher follows it, every window hears of it. */
+  private async foldersChanged(): Promise<LibraryFolder[]> {
+    await this.live?.watcher.setFolders(this.store.folders.list());
+    this.emit('changed', { reason: 'folders' });
+    return this.folderList();
+  }
+
   private status(): LibraryStatus {
     const counts = this.store.photos.countByStatus();
     const lastRun = this.store.runs.latest();
     const { shown, named } = this.peopleViews.shownPeople();
+    const folders = this.store.folders.list();
     return {
-      root: this.store.meta('root') ?? null,
+      root: folders[0] ?? null,
+      folders,
       photos: counts.done + counts.error + counts.pending,
       faces: this.store.faces.total(),
       errors: counts.error,

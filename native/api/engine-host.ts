@@ -127,6 +127,8 @@ export function startEngineHost(port: Port, env: NodeJS.ProcessEnv = process.env
     },
   });
   port.postMessage({ type: 'ready' } satisfies HostMessage);
+  // The library stays live while the app runs: folder changes are indexed, other processes' changes shown.
+  engine.watchLibrary().catch((err: Error) => log(`cannot watch the library folders: ${err.message}`));
   return { engine, store };
 }
 

@@ -11,6 +11,7 @@ const METHODS = {
   renamePerson: true, mergePeople: true, moveFaces: true, rejectFaces: true, confirmFaces: true, setHidden: true, setCover: true, undo: true,
   suggestions: true, acceptSuggestion: true, rejectSuggestion: true, mergeQuestions: true, notSamePerson: true,
   searchByFace: true, searchByPhoto: true, addFace: true, cluster: true, exportXmp: true, exportFaces: true,
+  folders: true, addFolder: true, removeFolder: true,
 } as const satisfies Record<ApiMethod, true>;
 
 export const API_METHODS = Object.keys(METHODS) as ApiMethod[];

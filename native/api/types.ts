@@ -167,7 +167,9 @@ export interface ExportedFace {
 }
 
 export interface LibraryStatus {
+  /** The library's first folder (null before one is chosen); `folders` has them all. */
   root: string | null;
+  folders: string[];
   photos: number;
   faces: number;
   errors: number;
@@ -335,6 +337,30 @@ export interface KithApiSpec {
   personByName(name: string): number;
   /** Write the names of named people's faces into XMP sidecars next to the photos (never into a photo). */
   exportXmp(sidecar?: XmpSidecarStyle): XmpExportResult;
+  /** The library's folders, with how Kith keeps up with each. */
+  folders(): LibraryFolder[];
+  /** Add a folder to the library (indexing it is `startIndex`/`indexNow`; a watching engine watches it at once). */
+  addFolder(path: string): LibraryFolder[];
+  /** Take a folder out of the library: its photos and faces go; people keep their names. */
+  removeFolder(path: string): FolderRemoved;
+}
+
+/** A library folder, and how Kith keeps up with it while the app or `kith serve` runs. */
+export interface LibraryFolder {
+  path: string;
+  photos: number;
+  /**
+   * 'events': watched, changes are indexed as they happen; 'rescan': a network share (it sends
+   * no change events), looked at again every `rescanMinutes`; null: not watched by this process.
+   */
+  watch: 'events' | 'rescan' | null;
+  rescanMinutes: number | null;
+}
+
+export interface FolderRemoved {
+  photos: number;
+  faces: number;
+  folders: LibraryFolder[];
 }
 
 export type ApiMethod = keyof KithApiSpec;
@@ -342,7 +368,7 @@ export type ApiMethod = keyof KithApiSpec;
 /** Events the engine pushes to the UI. */
 export interface KithEvents {
   progress: IndexProgress;
-  /** People, faces or photos changed; `reason` says what for the UI to refresh. */
-  changed: { reason: 'index' | 'people' | 'cluster' };
+  /** People, faces or photos changed; `reason` says what for the UI to refresh ('elsewhere': another process, e.g. `kith name`, changed the library). */
+  changed: { reason: 'index' | 'people' | 'cluster' | 'folders' | 'elsewhere' };
 }
 

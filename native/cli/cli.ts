@@ -23,6 +23,9 @@ const USAGE = `kith: finds the people in your photos
 
   kith index <folder> [--device cpu|gpu|auto] [--embedder ensemble|sirius|fr-feature] [--verify]
                                         (--verify: re-read every file, not only those whose size or time changed)
+  kith add <folder>                     add another folder to the library, and index it
+  kith remove <folder>                  take a folder out of the library (its photos and faces; names stay)
+  kith folders                          the library's folders
   kith stats [--json]                   photos, faces, errors, models
   kith errors                           photos that could not be read, and why
   kith people [--all]                   people, named first (--all: hidden ones too)
@@ -142,6 +145,8 @@ async function runServe(db: string | undefined, device: DeviceChoice, embedder: 
   const engine = openEngine(db, { device, embedder, notice: (l) => console.error(`kith: ${l}`) });
   const kept = libraryToken(engine.dbPath, { rotate });
   const server = await startServer(engine, { port: listenPort, staticDir, token: kept.token });
+  // While it runs, new and changed photos in the library's folders are indexed as they come.
+  engine.watchLibrary().catch((err: Error) => console.error(`kith: cannot watch the library folders: ${err.message}`));
   console.log(`Kith is running at ${server.url}`);
   console.log('Open that address in your browser (it works on this computer only). Ctrl+C stops.');
   if (rotate) console.log('This is a new token: older links and bookmarks no longer work.');
@@ -190,6 +195,24 @@ export async function main(argv: string[]): Promise<number> {
       return withEngine(values.db, {}, async (api) => (printStats(await api.stats(), values.json), 0));
     case 'errors':
       return withEngine(values.db, {}, async (api) => (printErrors(await api.errors()), 0));
+    case 'add':
+      if (rest.length !== 1) throw new Error('usage: kith add <folder>');
+      await withEngine(values.db, {}, async (api) => (await api.addFolder(rest[0]!), 0));
+      return runIndex(rest[0]!, values.db, device, values.embedder);
+    case 'remove':
+      if (rest.length !== 1) throw new Error('usage: kith remove <folder>');
+      return withEngine(values.db, {}, async (api) => {
+        const r = await api.removeFolder(rest[0]!);
+        console.log(`Removed ${rest[0]} from the library: ${r.photos} photos, ${r.faces} faces. Names stay with the people's other faces.`);
+        return 0;
+      });
+    case 'folders':
+      return withEngine(values.db, {}, async (api) => {
+        const folders = await api.folders();
+        if (folders.length === 0) console.log('No folders yet: kith index <folder> (or kith add <folder>) adds one.');
+        for (const f of folders) console.log(`${f.path}  (${f.photos} photos)`);
+        return 0;
+      });
     case 'serve':
       return runServe(values.db, device, values.embedder, values.port, values['new-token']);
     default:

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isWithin } from '../common/path-inside.ts';
 import { UserError } from '../common/user-error.ts';
 import type { ClusterSummary, IndexOutcome, IndexProgress } from '../api/types.ts';
 import type { Store } from '../store/index.ts';
@@ -25,6 +26,8 @@ export interface IndexRunOptions {
   verify?: boolean;
   /** Cluster after a paused run too (the app shows what it found); `kith index` stops at once on Ctrl+C. */
   clusterWhenPaused?: boolean;
+  /** Only these files or folders changed (the folder watcher); the rest of the library is as last seen. */
+  paths?: readonly string[];
 }
 
 export class IndexJob {
@@ -45,32 +48,40 @@ export class IndexJob {
     return this.pausedByUser;
   }
 
-  /** The folder a run would index: the library's own, or `folder` when the library has none yet. */
-  private rootFor(folder?: string): string {
-    const root = folder ? resolve(expandHome(folder)) : this.store.meta('root');
+  /**
+   * The folders a run indexes: all of the library's, in one run (a photo moved from one to
+   * another keeps its faces). `folder` must be one of them, or the first of a new library.
+   */
+  private rootsFor(folder?: string): string[] {
+    const current = this.store.folders.list();
+    const root = folder ? resolve(expandHome(folder)) : current[0];
     if (!root) throw new UserError('choose a folder to index first');
-    if (!existsSync(root)) throw new UserError(`folder not found: ${root}`);
-    const current = this.store.meta('root');
-    if (folder && current && current !== root) throw new UserError(`this library indexes ${current}; open another library for ${root}`);
-    return root;
+    // One folder of several may be unplugged: its photos are kept, the others indexed.
+    if (folder ? !existsSync(root) : !current.some((f) => existsSync(f))) throw new UserError(`folder not found: ${root}`);
+    if (current.length === 0) this.store.folders.add(root);
+    else if (!current.some((f) => f === root || isWithin(f, root))) {
+      throw new UserError(`${root} is not one of this library's folders (${current.join(', ')}): add it with \`kith add\``);
+    }
+    return this.store.folders.list();
   }
 
   /** Start a run unless one is going (then that run's promise): resolves with what it did, rejects when it failed. */
   start(folder?: string, opts: IndexRunOptions = {}): Promise<IndexOutcome> {
     if (this.run) return this.run.done;
-    const root = this.rootFor(folder);
+    const roots = this.rootsFor(folder);
     this.pausedByUser = false;
     const controller = new AbortController();
     const progress: IndexProgress = { phase: 'scanning', total: 0, done: 0, faces: 0, errors: 0, photosPerSec: 0, etaSec: null };
     const m = this.models.opts;
     const done = (async () => {
       try {
-        const summary = await indexFolder(this.store, root, {
+        const summary = await indexFolder(this.store, roots, {
           device: m.device,
           embedder: this.models.embedderName,
           modelsDir: m.modelsDir,
           notice: m.notice,
           verify: opts.verify,
+          paths: opts.paths,
           signal: controller.signal,
           onProgress: (p) => {
             Object.assign(progress, p);
@@ -89,6 +100,16 @@ export class IndexJob {
     })();
     this.run = { controller, done, progress };
     return done;
+  }
+
+  /**
+   * Index the files or folders that changed, after the run in progress (a run already going
+   * may have passed them by). Resolves when they are indexed, or null when `wanted` says no
+   * once it is their turn (the library is closing).
+   */
+  async indexChanges(paths: readonly string[], wanted: () => boolean): Promise<IndexOutcome | null> {
+    while (this.run) await this.idle();
+    return wanted() ? this.start(undefined, { paths }) : null;
   }
 
   /** Stop the run after the photos in hand; everything done so far is kept. */

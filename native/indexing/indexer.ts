@@ -14,13 +14,14 @@ import { decodePhotoFile, DecodeError, photoFileSize, type DecodedPhoto } from '
 import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from '../pipeline/embed.ts';
 import { loadDetector } from '../pipeline/detect.ts';
 import { MODELS_DIR, type DeviceChoice } from '../pipeline/runtime.ts';
-import { scanFolder, type ScannedFile } from '../pipeline/scan.ts';
+import type { ScannedFile } from '../pipeline/scan.ts';
 import type { IndexProgress, IndexSummary, StageTimes } from '../api/types.ts';
 
 export type { IndexSummary };
 import type { Store } from '../store/index.ts';
 import { saveFaceThumbs } from '../pipeline/thumbs.ts';
 import { planRun } from './index-plan.ts';
+import { runScope } from './index-scope.ts';
 import { isWithin } from '../common/path-inside.ts';
 import { applyPlan, recordNewCopies } from './index-apply.ts';
 import { matchFaces, type MatchableFace } from './face-match.ts';
@@ -42,6 +43,8 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Read and hash every file, not only those whose size or mtime changed (`kith index --verify`). */
   verify?: boolean;
+  /** Only these files or folders changed (the folder watcher): the rest is taken as last seen. */
+  paths?: readonly string[];
 }
 
 interface Loaded {
@@ -122,26 +125,30 @@ async function* prefetched(files: readonly ScannedFile[], signal?: AbortSignal):
   }
 }
 
-/** Index `folder` into `store`; safe to interrupt and re-run at any point. */
-export async function indexFolder(store: Store, folder: string, opts: IndexOptions = {}): Promise<IndexSummary> {
+/**
+ * Index `folder` (or the library's folders, all in one run so a photo moved between them keeps
+ * its faces) into `store`; safe to interrupt and re-run at any point.
+ */
+export async function indexFolder(store: Store, folder: string | readonly string[], opts: IndexOptions = {}): Promise<IndexSummary> {
   const started = performance.now();
-  const root = resolve(folder);
+  const roots = (typeof folder === 'string' ? [folder] : folder).map((f) => resolve(f));
+  const root = roots[0]!;
   const notice = opts.notice ?? (() => {});
   const device = opts.device ?? 'auto';
   const modelsDir = opts.modelsDir ?? MODELS_DIR;
   const embedder = await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, device, notice, modelsDir);
   const detector = await loadDetector(device, notice, modelsDir);
   const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
-  if (!store.meta('root')) store.setMeta('root', root);
+  if (store.folders.list().length === 0) store.folders.add(root);
 
   const progress: IndexProgress = { phase: 'scanning', total: 0, done: 0, faces: 0, errors: 0, photosPerSec: 0, etaSec: null };
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
   const dbPath = resolve(store.path);
-  if (isWithin(root, dbPath)) notice(`the library ${dbPath} is inside the photo folder; Kith skips its own files there`);
-  const scan = await scanFolder(root, { library: dbPath });
+  if (roots.some((r) => isWithin(r, dbPath))) notice(`the library ${dbPath} is inside the photo folder; Kith skips its own files there`);
+  const { rows, notices, ...scan } = await runScope(store, roots, { library: dbPath, paths: opts.paths });
   for (const p of scan.problems) notice(`cannot read ${p.path}: ${p.error}`);
-  const rows = store.photos.list().filter((r) => isWithin(root, r.path));
+  notices.forEach(notice);
   const work = await planRun(rows, scan, (path) => sha256File(path).catch(() => null), { verify: opts.verify });
   if (work.unseen > 0) {
     notice(
@@ -151,7 +158,7 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
     );
   }
 
-  const runId = store.runs.start(root, provider, embedder.modelId);
+  const runId = store.runs.start(roots.join(', '), provider, embedder.modelId);
   applyPlan(store, work, runId);
 
   const stages: StageTimes = { read: 0, decode: 0, detect: 0, align: 0, embed: 0, store: 0 };
@@ -262,7 +269,7 @@ export async function indexFolder(store: Store, folder: string, opts: IndexOptio
     }
   }
 
-  if (!opts.signal?.aborted) {
+  for (const root of opts.signal?.aborted ? [] : roots) {
     const named = await importFaceRegions(store, root, opts.signal, { detector, embedder });
     if (named.regions > 0) {
       notice(

@@ -1,11 +1,11 @@
 /**
  * @file The files behind photo and thumbnail URLs, for every transport: only faces and indexed
- * photos of this library, whose real path is inside the library folder (a symlink leading out
+ * photos of this library, whose real path is inside their library folder (a symlink leading out
  * is refused), typed by the format the decoder recognised. Thumbnails are derived: a missing one
  * is cut again from its photo.
  */
 import { existsSync } from 'node:fs';
-import { openInside, realFileInside, type MediaFile } from '../common/path-inside.ts';
+import { isWithin, openInside, realFileInside, type MediaFile } from '../common/path-inside.ts';
 import { UserError } from '../common/user-error.ts';
 import { toOriginal } from '../pipeline/analyse.ts';
 import { DecodeError, MAX_FILE_BYTES, decodePhoto, type DecodedPhoto } from '../pipeline/decode.ts';
@@ -31,7 +31,8 @@ export class MediaService {
       return real ? { path: real, type: 'image/jpeg', root } : null;
     }
     const photo = this.store.photos.getById(id);
-    const root = this.store.meta('root');
+    // Inside the library folder the photo was found in: a symlink into another folder is refused too.
+    const root = photo && this.store.folders.list().find((f) => isWithin(f, photo.path));
     const type = PHOTO_TYPES[photo?.format ?? ''];
     if (!photo || photo.status !== 'done' || !type || !root) return null;
     const real = await realFileInside(root, photo.path);

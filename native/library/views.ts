@@ -13,7 +13,7 @@ export class LibraryViews {
     const photos = this.store.photos.countByStatus();
     return {
       db: this.store.path,
-      root: this.store.meta('root') ?? null,
+      root: this.store.folders.list()[0] ?? null,
       photos: photos.done + photos.error + photos.pending,
       photosIndexed: photos.done,
       errors: photos.error,

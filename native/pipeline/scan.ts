@@ -11,7 +11,7 @@ import { isWithin } from '../common/path-inside.ts';
 export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif']);
 
 /** Folders that hold caches, trash or OS metadata, never the user's photos. */
-const SYSTEM_FOLDERS = new Set([
+export const SYSTEM_FOLDERS = new Set([
   '@eaDir', // Synology thumbnails
   '$RECYCLE.BIN',
   'System Volume Information',
@@ -64,7 +64,7 @@ function ownFiles(library: string | undefined): (path: string) => boolean {
 }
 
 /** Why a symlinked photo leading out of the library is not indexed (it could never be shown). */
-const LINK_OUTSIDE = 'links to a file outside the library folder: move or copy the photo into it';
+export const LINK_OUTSIDE = 'links to a file outside the library folder: move or copy the photo into it';
 
 /** A user-readable reason a path could not be read. */
 function reason(err: unknown): string {

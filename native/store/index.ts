@@ -4,6 +4,7 @@
  */
 import { openDb, type Db } from './db.ts';
 import { Faces } from './faces.ts';
+import { Folders } from './folders.ts';
 import { People } from './people.ts';
 import { Photos } from './photos.ts';
 import { Regions } from './regions.ts';
@@ -22,6 +23,7 @@ export class Store {
   readonly people: People;
   readonly views: Views;
   readonly regions: Regions;
+  readonly folders: Folders;
   private readonly getMeta;
   private readonly putMeta;
 
@@ -35,6 +37,7 @@ export class Store {
     this.people = new People(db);
     this.views = new Views(db);
     this.regions = new Regions(db);
+    this.folders = new Folders(db);
     this.getMeta = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`);
     this.putMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   }

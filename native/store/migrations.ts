@@ -143,4 +143,15 @@ export const MIGRATIONS: readonly string[] = [
   -- faces are user decisions: re-indexing an edited photo never deletes them.
   ALTER TABLE faces ADD COLUMN origin TEXT NOT NULL DEFAULT 'detected' CHECK (origin IN ('detected', 'drawn', 'imported'));
   `,
+  `
+  -- A library holds photos from several folders (kith add / kith remove). The one folder a
+  -- library had until now becomes its first.
+  CREATE TABLE folders (
+    id       INTEGER PRIMARY KEY,
+    path     TEXT NOT NULL UNIQUE,
+    added_at TEXT NOT NULL DEFAULT (datetime('now'))
+  );
+  INSERT INTO folders (path) SELECT value FROM meta WHERE key = 'root';
+  DELETE FROM meta WHERE key = 'root';
+  `,
 ];
