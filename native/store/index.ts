@@ -2,6 +2,7 @@
  * @file The library store: the one place that touches SQL. Opens the database and groups
  * the per-table repositories; `transaction` wraps several writes into one atomic commit.
  */
+import { Adaptors } from './adaptors.ts';
 import { openDb, type Db } from './db.ts';
 import { Faces } from './faces.ts';
 import { Folders } from './folders.ts';
@@ -24,6 +25,7 @@ export class Store {
   readonly views: Views;
   readonly regions: Regions;
   readonly folders: Folders;
+  readonly adaptors: Adaptors;
   private readonly getMeta;
   private readonly putMeta;
 
@@ -38,6 +40,7 @@ export class Store {
     this.views = new Views(db);
     this.regions = new Regions(db);
     this.folders = new Folders(db);
+    this.adaptors = new Adaptors(db);
     this.getMeta = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`);
     this.putMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   }

@@ -154,4 +154,18 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO folders (path) SELECT value FROM meta WHERE key = 'root';
   DELETE FROM meta WHERE key = 'root';
   `,
+  `
+  -- The personal metric learnt from the user's names (people/adaptor.ts): W and its start W0,
+  -- float32 blobs (out_dim × in_dim, row-major), for one embedding model. Derived data: the
+  -- raw vectors stay the truth, and deleting a row only means training again from them.
+  CREATE TABLE adaptors (
+    model_id   TEXT PRIMARY KEY,
+    version    INTEGER NOT NULL,
+    in_dim     INTEGER NOT NULL,
+    out_dim    INTEGER NOT NULL,
+    weights    BLOB NOT NULL,
+    start      BLOB NOT NULL,
+    trained_at TEXT NOT NULL DEFAULT (datetime('now'))
+  );
+  `,
 ];
