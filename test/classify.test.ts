@@ -6,13 +6,12 @@
  * the benchmark's business (bench/naming-eval.ts), not asserted here.
  */
 import assert from 'node:assert/strict';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Namer, SUGGEST_GATE, trainNamer, type NamedExample } from '../native/people/classify.ts';
 import { scalarKernels } from '../native/people/simd-kernels.ts';
-import { indexFolder } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
-import { copyFaces, facesIn, tempDir } from './helpers.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 interface Face {
   id: number;
@@ -49,11 +48,9 @@ describe('naming suggestions on the portrait sets', () => {
   let namer: Namer;
 
   before(async () => {
-    const dir = tempDir();
-    const library = join(dir, 'Photos');
-    copyFaces(library, facesIn('portraits'));
-    const store = new Store(join(dir, 'library.db'));
-    await indexFolder(store, library, { device: 'cpu' });
+    // The portraits indexed once for every test file that needs them (indexed-fixture.ts).
+    const { library, db } = await indexedFixtureCopy('portraits');
+    const store = new Store(db);
     // The largest face of each portrait is the labelled one.
     faces = store.photos.list().flatMap((p) => {
       const area = (f: { box: { x1: number; x2: number; y1: number; y2: number } }) => (f.box.x2 - f.box.x1) * (f.box.y2 - f.box.y1);

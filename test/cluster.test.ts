@@ -27,6 +27,7 @@ import {
 import { indexFolder } from '../native/indexing/indexer.ts';
 import { Store } from '../native/store/index.ts';
 import { copyFaces, facesIn, tempDir } from './helpers.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 interface Labelled {
   faces: ClusterFace[];
@@ -56,16 +57,14 @@ describe('clustering the eight BBT characters', () => {
   let data: Labelled;
 
   before(async () => {
-    const dir = tempDir();
-    const library = join(dir, 'Photos');
-    copyFaces(library, facesIn('portraits/faceapi-bbt'));
-    const store = new Store(join(dir, 'library.db'));
-    const summary = await indexFolder(store, library, { device: 'cpu' });
-    assert.equal(summary.faces, 40, 'one face per crop');
+    // The BBT portraits indexed once for every test file that needs them (indexed-fixture.ts).
+    const store = new Store((await indexedFixtureCopy('bbt')).db);
+    const [model, ...others] = store.faces.modelCounts();
+    assert.deepEqual([model!.n, others.length], [40, 0], 'one face per crop, one model');
     const paths = new Map(store.photos.list().map((p) => [p.id, p.path]));
-    const rows = [...store.faces.iterate(summary.modelId)];
+    const rows = [...store.faces.iterate(model!.modelId)];
     const faces = rows.map((f) => ({ id: f.id, photoId: f.photoId, vector: f.embedding, good: isGoodFace(f) }));
-    const index = FaceIndex.open(store, summary.modelId, rows[0]!.embedding.length);
+    const index = FaceIndex.open(store, model!.modelId, rows[0]!.embedding.length);
     const lists = faces.map((_, i) => knnFromSearch(faces, (v, k) => index.search(v, k))(i));
     data = { faces, who: rows.map((f) => basename(dirname(paths.get(f.photoId)!))), knn: (i) => lists[i]! };
     store.close();
