@@ -6,6 +6,7 @@
  *   dist/electron/main.js      ESM, Electron main
  *   dist/electron/preload.cjs  CommonJS, one self-contained file (sandboxed preloads cannot load others)
  *   dist/engine/engine-host.js ESM, forked by main as a utilityProcess
+ *   dist/engine/photo-worker.js ESM, the indexing pool's worker threads (started by engine-host)
  */
 import { build, type BuildOptions } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -44,6 +45,16 @@ export async function buildApp(root = resolve(dirname(fileURLToPath(import.meta.
       format: 'cjs',
       target: [NODE_TARGET, CHROME_TARGET],
       external: ['electron'],
+    }),
+    // The indexing pool's worker (analysis-pool.ts finds it next to the engine host's bundle).
+    build({
+      ...common,
+      entryPoints: ['native/pipeline/photo-worker.ts'],
+      outfile: join(outDir, 'engine', 'photo-worker.js'),
+      platform: 'node',
+      format: 'esm',
+      target: NODE_TARGET,
+      packages: 'external',
     }),
     build({
       ...common,

@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { buildApp } from '../electron/build.ts';
-import { REPO, tempDir } from './helpers.ts';
+import { FACES, REPO, tempDir } from './helpers.ts';
 
 interface AsarEntry {
   files?: Record<string, AsarEntry>;
@@ -149,7 +149,7 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
 
   it('names the executable after the app and ships the bundles, not the sources', () => {
     assert.ok(existsSync(join(resources, '..', 'kith')), 'linux executable renamed to kith');
-    for (const f of ['package.json', 'dist/electron/main.js', 'dist/electron/preload.cjs', 'dist/engine/engine-host.js']) {
+    for (const f of ['package.json', 'dist/electron/main.js', 'dist/electron/preload.cjs', 'dist/engine/engine-host.js', 'dist/engine/photo-worker.js']) {
       assert.ok(files.has(f), `${f} in app.asar`);
     }
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { main: string; devDependencies: Record<string, string> };
@@ -174,12 +174,15 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
     assert.doesNotMatch(preload, /^\s*import\s/m, 'CommonJS, not ESM');
   });
 
-  it('bundles an engine host that starts under plain Node and answers over its port', async () => {
+  it('bundles an engine host that starts under plain Node, indexes with its bundled pool workers and answers over its port', async () => {
     const db = join(tempDir('kith-pack-db-'), 'library.db');
+    const photos = tempDir('kith-pack-photos-');
+    copyFileSync(join(FACES, 'portraits', 'faceapi-bbt', 'penny', 'penny1.png'), join(photos, 'penny1.png'));
     const script = [
       "import { EventEmitter } from 'node:events';",
       'const port = new EventEmitter();',
-      "port.postMessage = (m) => { console.log(JSON.stringify(m)); if (m.id === 1) port.emit('message', { data: { type: 'shutdown', id: 2 } }); };",
+      'const next = { 1: { type: "call", id: 2, method: "indexNow", args: [' + JSON.stringify(photos) + '] }, 2: { type: "shutdown", id: 3 } };',
+      "port.postMessage = (m) => { console.log(JSON.stringify(m)); if (next[m.id]) port.emit('message', { data: next[m.id] }); };",
       'process.parentPort = port;',
       `await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'engine', 'engine-host.js')).href)});`,
       "port.emit('message', { data: { type: 'call', id: 1, method: 'status', args: [] } });",
@@ -194,11 +197,14 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
         done({ code, stdout });
       });
     });
-    const messages = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id?: number; result?: { photos?: number } });
-    assert.deepEqual(messages[0], { type: 'ready' });
-    assert.equal(messages[1]!.type, 'result');
-    assert.equal(messages[1]!.result!.photos, 0);
-    assert.deepEqual(messages[2], { type: 'result', id: 2, result: null });
+    const messages = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id?: number; result?: { photos?: number; summary?: { indexed: number; faces: number } } });
+    const replies = messages.filter((m) => m.type !== 'event');
+    assert.deepEqual(replies[0], { type: 'ready' });
+    assert.equal(replies[1]!.type, 'result');
+    assert.equal(replies[1]!.result!.photos, 0);
+    assert.equal(replies[2]!.type, 'result', JSON.stringify(replies[2]));
+    assert.deepEqual([replies[2]!.result!.summary!.indexed, replies[2]!.result!.summary!.faces], [1, 1], 'the photo indexed by the bundled worker');
+    assert.deepEqual(replies[3], { type: 'result', id: 3, result: null });
     assert.equal(result.code, 0, 'exits after shutdown');
     assert.ok(existsSync(db), 'opened the library at KITH_DB');
   });

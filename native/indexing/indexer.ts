@@ -4,13 +4,12 @@
  * through decode → detect/align → embed → store with the stages overlapping, committing in
  * small atomic batches so a kill at any moment loses at most the batch in flight.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FaceIndex } from '../search/ann.ts';
-import { analysePhoto, recrop, type FaceDraft } from '../pipeline/analyse.ts';
-import { decodePhotoFile, DecodeError, photoFileSize, type DecodedPhoto } from '../pipeline/decode.ts';
+import { recrop } from '../pipeline/analyse.ts';
+import { startAnalyser, type PhotoAnalyser, type ThreadLayout } from '../pipeline/analysis-pool.ts';
+import { decodePhotoFile, type DecodedPhoto } from '../pipeline/decode.ts';
+import { describeError, sha256File, type AnalysedFile } from '../pipeline/photo-analysis.ts';
 import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from '../pipeline/embed.ts';
 import { loadDetector } from '../pipeline/detect.ts';
 import { MODELS_DIR, type DeviceChoice } from '../pipeline/runtime.ts';
@@ -29,8 +28,8 @@ import { journalLostFaces } from './face-journal.ts';
 import { missingThumbs, rebuildThumbs } from './thumb-repair.ts';
 import { importFaceRegions } from '../metadata/region-import.ts';
 
-/** Photos read and decoded ahead of the one in the detector. */
-const PREFETCH = 3;
+/** Photos (or faces) stored per transaction: a kill loses at most one batch. */
+const STORE_BATCH = EMBED_BATCH;
 
 export type { IndexProgress };
 
@@ -43,85 +42,42 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Read and hash every file, not only those whose size or mtime changed (`kith index --verify`). */
   verify?: boolean;
+  /** Workers and threads for the analysis (analysis-pool.ts); the machine's default when absent. */
+  layout?: ThreadLayout;
+  /** An analyser already started (a benchmark starts it before its clock); left running at the end. */
+  analyser?: PhotoAnalyser;
   /** Only these files or folders changed (the folder watcher): the rest is taken as last seen. */
   paths?: readonly string[];
 }
 
-interface Loaded {
-  file: ScannedFile;
-  hash?: string;
-  photo?: DecodedPhoto;
-  error?: string;
-  readMs: number;
-  decodeMs: number;
-}
+export { describeError, sha256, sha256File } from '../pipeline/photo-analysis.ts';
 
-/** A user-readable reason for a failure to read or decode a file. */
-export function describeError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e instanceof DecodeError) return e.message;
-  switch (e?.code) {
-    case 'ENOENT':
-      return 'file vanished before it could be read';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied: Kith cannot read this file';
-    case 'EISDIR':
-      return 'not a file';
-    default:
-      return e?.message ?? String(err);
-  }
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+type Analysed = AnalysedFile & { file: ScannedFile };
 
 /**
- * sha256 of a photo file, streamed so memory stays flat. A file over the photo size limit is
- * refused (DecodeError) rather than read: it will never be indexed, so its hash is never needed.
+ * The analyser over `files`, as many at once as it can hold (and a little more, so none waits),
+ * yielding results in order. Once aborted it stops feeding and drops what is in flight: the
+ * photos in hand are the ones already yielded.
  */
-export async function sha256File(path: string): Promise<string> {
-  await photoFileSize(path);
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Check, hash and decode one file; the file is never held in memory whole. */
-async function load(file: ScannedFile): Promise<Loaded> {
-  const t0 = performance.now();
-  let size: number;
-  let hash: string;
-  try {
-    // The size limit comes first: an oversized file is neither read nor decoded.
-    size = await photoFileSize(file.path);
-    hash = await sha256File(file.path);
-  } catch (err) {
-    return { file, error: describeError(err), readMs: performance.now() - t0, decodeMs: 0 };
-  }
-  const t1 = performance.now();
-  try {
-    const photo = await decodePhotoFile(file.path);
-    return { file: { ...file, size }, hash, photo, readMs: t1 - t0, decodeMs: performance.now() - t1 };
-  } catch (err) {
-    return { file: { ...file, size }, hash, error: describeError(err), readMs: t1 - t0, decodeMs: performance.now() - t1 };
-  }
-}
-
-/** Runs `load` over `files` keeping PREFETCH in flight, yielding results in order. */
-async function* prefetched(files: readonly ScannedFile[], signal?: AbortSignal): AsyncGenerator<Loaded> {
-  const inflight: Promise<Loaded>[] = [];
+async function* analysedInOrder(analyser: PhotoAnalyser, files: readonly ScannedFile[], signal?: AbortSignal): AsyncGenerator<Analysed> {
+  const inflight: Promise<Analysed>[] = [];
   let next = 0;
-  while (next < files.length && inflight.length < PREFETCH) inflight.push(load(files[next++]!));
-  while (inflight.length > 0) {
-    const item = await inflight.shift()!;
-    if (!signal?.aborted && next < files.length) inflight.push(load(files[next++]!));
-    yield item;
-    if (signal?.aborted) {
-      await Promise.allSettled(inflight);
-      return;
+  const feed = () => {
+    while (!signal?.aborted && next < files.length && inflight.length < analyser.capacity + 1) {
+      const file = files[next++]!;
+      inflight.push(analyser.analyse(file.path).then((r) => ({ ...r, file })));
     }
+  };
+  try {
+    feed();
+    while (inflight.length > 0) {
+      const item = await inflight.shift()!;
+      feed();
+      yield item;
+      if (signal?.aborted) return;
+    }
+  } finally {
+    await Promise.allSettled(inflight);
   }
 }
 
@@ -131,14 +87,32 @@ async function* prefetched(files: readonly ScannedFile[], signal?: AbortSignal):
  */
 export async function indexFolder(store: Store, folder: string | readonly string[], opts: IndexOptions = {}): Promise<IndexSummary> {
   const started = performance.now();
-  const roots = (typeof folder === 'string' ? [folder] : folder).map((f) => resolve(f));
-  const root = roots[0]!;
   const notice = opts.notice ?? (() => {});
   const device = opts.device ?? 'auto';
   const modelsDir = opts.modelsDir ?? MODELS_DIR;
   const embedder = await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, device, notice, modelsDir);
   const detector = await loadDetector(device, notice, modelsDir);
-  const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
+  if (opts.analyser) return indexWith(opts.analyser, store, folder, opts, { started, notice, embedder, detector });
+  const analyser = await startAnalyser({ device, embedder: opts.embedder ?? DEFAULT_EMBEDDER, modelsDir, notice, layout: opts.layout });
+  try {
+    return await indexWith(analyser, store, folder, opts, { started, notice, embedder, detector });
+  } finally {
+    await analyser.close();
+  }
+}
+
+interface RunContext {
+  started: number;
+  notice: (line: string) => void;
+  embedder: Embedder;
+  detector: Awaited<ReturnType<typeof loadDetector>>;
+}
+
+async function indexWith(analyser: PhotoAnalyser, store: Store, folder: string | readonly string[], opts: IndexOptions, ctx: RunContext): Promise<IndexSummary> {
+  const { started, notice, embedder, detector } = ctx;
+  const provider = analyser.provider;
+  const roots = (typeof folder === 'string' ? [folder] : folder).map((f) => resolve(f));
+  const root = roots[0]!;
   if (store.folders.list().length === 0) store.folders.add(root);
 
   const progress: IndexProgress = { phase: 'scanning', total: 0, done: 0, faces: 0, errors: 0, photosPerSec: 0, etaSec: null };
@@ -180,73 +154,68 @@ export async function indexFolder(store: Store, folder: string | readonly string
     emit();
   };
 
-  type Pending = { loaded: Loaded; faces: FaceDraft[]; crops: Uint8Array[]; thumbs: Buffer[] };
-  let batch: Pending[] = [];
+  let batch: Array<Analysed & { photo: NonNullable<AnalysedFile['photo']> }> = [];
   let indexed = 0;
 
   const flush = async () => {
     if (batch.length === 0) return;
-    const t0 = performance.now();
-    const vectors = await embedder.embed(batch.flatMap((p) => p.crops));
     const t1 = performance.now();
-    let v = 0;
     const thumbs: Array<{ faceId: number; jpeg: Buffer }> = [];
     store.transaction(() => {
       const matched = batch.map((p) => {
-        const faces = p.faces.map((f) => ({ ...f, modelId: embedder.modelId, embedding: vectors[v++]! }));
-        return { p, faces, kept: keptFaceIds(store, p.loaded.file.path, p.loaded.photo!, faces) };
+        const faces = p.faces.map((f, j) => ({ ...f, modelId: analyser.modelId, embedding: p.vectors[j]! }));
+        return { p, faces, kept: keptFaceIds(store, p.file.path, p.photo, faces) };
       });
       // Before the faces go: the journal entry holds the decisions that go with them.
-      journalLostFaces(store, matched.map((m) => ({ path: m.p.loaded.file.path, faceIds: m.kept.lost })), 'edited');
+      journalLostFaces(store, matched.map((m) => ({ path: m.p.file.path, faceIds: m.kept.lost })), 'edited');
       for (const { p, faces, kept } of matched) {
-        const { file, hash, photo } = p.loaded;
+        const { file, hash, photo } = p;
         const photoId = store.photos.upsert(file.path, {
-          size: file.size,
+          size: p.size ?? file.size,
           mtimeMs: file.mtimeMs,
-          hash: hash ?? null,
-          width: photo!.originalWidth,
-          height: photo!.originalHeight,
-          format: photo!.format,
-          takenAt: photo!.takenAt,
+          hash,
+          width: photo.originalWidth,
+          height: photo.originalHeight,
+          format: photo.format,
+          takenAt: photo.takenAt,
           status: 'done',
           runId,
         });
         const ids = store.faces.syncForPhoto(photoId, faces.map((f, j) => ({ ...f, keepId: kept.ids[j] })));
-        ids.forEach((faceId, i) => thumbs.push({ faceId, jpeg: p.thumbs[i]! }));
+        ids.forEach((faceId, i) => thumbs.push({ faceId, jpeg: Buffer.from(p.thumbs[i]!) }));
       }
       store.runs.progress(runId, progress.total, indexed + batch.length, progress.faces, progress.errors);
     });
     indexed += batch.length;
     batch = [];
     await saveFaceThumbs(store.path, thumbs);
-    stages.embed += t1 - t0;
     stages.store += performance.now() - t1;
   };
 
-  for await (const loaded of prefetched(work.todo, opts.signal)) {
-    stages.read += loaded.readMs;
-    stages.decode += loaded.decodeMs;
-    if (loaded.error || !loaded.photo) {
-      store.photos.upsert(loaded.file.path, {
-        size: loaded.file.size,
-        mtimeMs: loaded.file.mtimeMs,
-        hash: loaded.hash ?? null,
+  for await (const analysed of analysedInOrder(analyser, work.todo, opts.signal)) {
+    const { file, photo, ms } = analysed;
+    stages.read += ms.read;
+    stages.decode += ms.decode;
+    stages.detect += ms.detect;
+    stages.align += ms.align;
+    stages.embed += ms.embed;
+    if (analysed.error || !photo) {
+      store.photos.upsert(file.path, {
+        size: analysed.size ?? file.size,
+        mtimeMs: file.mtimeMs,
+        hash: analysed.hash,
         status: 'error',
-        error: loaded.error ?? 'unknown error',
+        error: analysed.error ?? 'unknown error',
         runId,
       });
       progress.errors++;
-      tick(loaded.file.path);
+      tick(file.path);
       continue;
     }
-    const result = await analysePhoto(detector, loaded.photo);
-    stages.detect += result.ms.detect;
-    stages.align += result.ms.align;
-    // Drop the pixels now; only crops and thumbnails wait for the embedding batch.
-    batch.push({ loaded: { ...loaded, photo: { ...loaded.photo, rgb: Buffer.alloc(0) } }, ...result });
-    progress.faces += result.faces.length;
-    if (batch.reduce((n, p) => n + p.crops.length, 0) >= EMBED_BATCH || batch.length >= EMBED_BATCH) await flush();
-    tick(loaded.file.path);
+    batch.push({ ...analysed, photo });
+    progress.faces += analysed.faces.length;
+    if (batch.reduce((n, p) => n + p.faces.length, 0) >= STORE_BATCH || batch.length >= STORE_BATCH) await flush();
+    tick(file.path);
   }
   await flush();
 

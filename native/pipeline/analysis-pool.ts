@@ -63,11 +63,15 @@ function workerUrl(): URL {
   return new URL(import.meta.url.endsWith('.ts') ? './photo-worker.ts' : './photo-worker.js', import.meta.url);
 }
 
-/** A worker runs TypeScript only with tsx's loader, which `kith` registers in-process (not inherited). */
+/**
+ * The bundle needs no flags (and some of the app's, like --input-type, are refused in a worker).
+ * The TypeScript source runs only with tsx's loader, which `kith` registers in-process, where a
+ * worker does not inherit it.
+ */
 function workerExecArgv(url: URL): string[] {
-  const argv = process.execArgv;
-  if (!url.pathname.endsWith('.ts') || argv.some((a, i) => a === 'tsx' && argv[i - 1] === '--import')) return argv;
-  return [...argv, '--import', 'tsx'];
+  if (!url.pathname.endsWith('.ts')) return [];
+  const argv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  return argv.some((a, i) => a === 'tsx' && argv[i - 1] === '--import') ? argv : [...argv, '--import', 'tsx'];
 }
 
 interface Job {
