@@ -57,13 +57,13 @@ export type Half = 'tuning' | 'heldout';
 export const halfOf = (folder: string): Half => (folder[0]!.toUpperCase() <= 'D' ? 'tuning' : 'heldout');
 
 /** A face the namer is asked about, and who it really is among the named (null: nobody named). */
-interface Probe {
+export interface Probe {
   vector: Float32Array;
   truth: number | null;
 }
 
 /** One simulated library state: what the user named, and what is asked afterwards. */
-interface World {
+export interface World {
   examples: NamedExample[];
   positives: Probe[];
   negatives: Probe[];
@@ -83,12 +83,12 @@ export interface Method {
 }
 
 /** Best person and score of one probe, per method. */
-interface Scored {
+export interface Scored {
   correct: boolean;
   score: number;
 }
 
-interface Pool {
+export interface Pool {
   positives: Scored[];
   negatives: number[];
   background: number[];
@@ -183,14 +183,14 @@ function hash(s: string): number {
 export const loadLabelledFaces = labelledFaces;
 
 /** Labelled faces by identity, each list by face id. */
-function byLabel(faces: readonly LabelledFace[]): Map<string, LabelledFace[]> {
+export function byLabel(faces: readonly LabelledFace[]): Map<string, LabelledFace[]> {
   const out = new Map<string, LabelledFace[]>();
   for (const f of faces) if (f.label !== null) out.set(f.label, [...(out.get(f.label) ?? []), f]);
   return out;
 }
 
 /** Round r of the five-shot protocol on one half's faces (see the file comment). */
-function fiveShotWorld(faces: readonly LabelledFace[], round: number): World {
+export function fiveShotWorld(faces: readonly LabelledFace[], round: number): World {
   const people = byLabel(faces);
   const names = [...people.keys()].sort();
   const named = names.filter((n) => people.get(n)!.length > NAMED_FACES && (hash(`named:${round}:${n}`) & 1) === 0);
@@ -229,7 +229,7 @@ export function clusterHalf(faces: readonly LabelledFace[]): Map<number, number>
 }
 
 /** Round r of the bench protocol on one half's faces, given its clusters (see the file comment). */
-function benchWorld(faces: readonly LabelledFace[], clusterOf: ReadonlyMap<number, number>, round: number): World {
+export function benchWorld(faces: readonly LabelledFace[], clusterOf: ReadonlyMap<number, number>, round: number): World {
   const members = new Map<number, LabelledFace[]>();
   for (const f of faces) {
     const c = clusterOf.get(f.row.id);
@@ -267,7 +267,7 @@ function benchWorld(faces: readonly LabelledFace[], clusterOf: ReadonlyMap<numbe
   return world;
 }
 
-const emptyPool = (): Pool => ({ positives: [], negatives: [], background: [], clusterPositives: [], clusterNegatives: [] });
+export const emptyPool = (): Pool => ({ positives: [], negatives: [], background: [], clusterPositives: [], clusterNegatives: [] });
 
 /** Best person under `m` from the namer's per-person figures. */
 function best(m: Method, e: { margin: Float64Array; centroidSimilarity: Float64Array }, people: number[]): { personId: number; score: number } {
@@ -292,7 +292,7 @@ function explainMany(namer: Namer, vectors: readonly Float32Array[]): Array<{ ma
 }
 
 /** Score every probe of `world` under every method that shares this namer's (C, loss). */
-function scoreWorld(world: World, namer: Namer, methods: readonly Method[], pools: Pool[]): void {
+export function scoreWorld(world: World, namer: Namer, methods: readonly Method[], pools: Pool[]): void {
   const people = namer.people;
   const mean = (vs: Float32Array[]) => {
     const v = new Float32Array(namer.dim);
@@ -317,13 +317,13 @@ function scoreWorld(world: World, namer: Namer, methods: readonly Method[], pool
 }
 
 /** The gate at which `accept` of the closed set is named correctly. */
-function gateFor(pool: Pool, accept: number): number {
+export function gateFor(pool: Pool, accept: number): number {
   const correct = pool.positives.filter((p) => p.correct).map((p) => p.score).sort((a, b) => b - a);
   const need = Math.ceil(accept * pool.positives.length);
   return need >= 1 && need <= correct.length ? correct[need - 1]! : NaN;
 }
 
-const share = (xs: readonly number[], gate: number) => (xs.length === 0 ? 0 : xs.filter((s) => s >= gate).length / xs.length);
+export const share = (xs: readonly number[], gate: number) => (xs.length === 0 ? 0 : xs.filter((s) => s >= gate).length / xs.length);
 
 /** The rates at a fixed gate. */
 export function ratesAt(pool: Pool, gate: number): AtGate {

@@ -91,6 +91,20 @@ export const NAMER_SVM: Readonly<SvmSettings> = Object.freeze({ C: NAMER_C, loss
  */
 export const CONFIDENCE = { A: -22.292, B: 12.776 };
 
+/*
+ * A person with no negatives (the only one named, nothing declined for them) is scored by
+ * centroid similarity alone, which SUGGEST_GATE (tuned for centroid + 0.5·margin) rarely lets
+ * through: a stray face of a user's first named person got no question. The same protocol,
+ * one named person at a time (bench/naming-adaptor.ts: lfw-dev five-shot, 8 rounds; every
+ * other face of the half a stranger): SOLO_GATE = 99% correct-accept on people A–D; read once
+ * on E–H: correct-accept 99.66%, 1 false name in 288,451 (person, stranger face) pairs (the
+ * shipped gate would name 98.94%). SOLO_CONFIDENCE: Platt's fit on A–D's suggestions at that
+ * gate; on E–H the 90–100% bin (3,495 suggestions) shows 100.0% and is 100.0% right, the one
+ * suggestion below it (80.6%) was wrong: too few to judge the lower bins.
+ */
+export const SOLO_GATE = 0.5358;
+export const SOLO_CONFIDENCE = { A: -71.325, B: 37.113 };
+
 /**
  * Dual coordinate descent stopping tolerance and epoch limit: liblinear's defaults (eps 0.1,
  * 1,000 iterations), never re-measured here. The namer's figures were all taken at them; the
@@ -212,6 +226,17 @@ export class Namer {
 
   private scorerProjection?: Projection;
 
+  /** People scored by centroid similarity alone (no negatives): their own gate and confidence. */
+  private get solo(): ReadonlySet<number> {
+    return (this.soloSet ??= new Set(this.solver.models.filter((m) => !m.hasNegatives).map((m) => m.personId)));
+  }
+  private soloSet?: Set<number>;
+
+  /** Whether `s` is shown: its score against the gate of its kind of person. */
+  passes(s: Suggestion): boolean {
+    return s.score >= (this.solo.has(s.personId) ? SOLO_GATE : SUGGEST_GATE);
+  }
+
   /** Named people, in the order of `models`. */
   get people(): number[] {
     return this.solver.models.map((m) => m.personId);
@@ -269,7 +294,7 @@ export class Namer {
       for (let c = 1; c < K; c++) if (scores[c]! > scores[k]!) k = c;
       const v = vectors[r]!, m = this.solver.models[k]!;
       const score = this.scoreOf(k, v);
-      return { personId: m.personId, confidence: confidenceOf(score), score, margin: this.marginOf(m, v), centroidSimilarity: dot(m.centroid, v) };
+      return { personId: m.personId, confidence: m.hasNegatives ? confidenceOf(score) : soloConfidenceOf(score), score, margin: this.marginOf(m, v), centroidSimilarity: dot(m.centroid, v) };
     });
   }
 
@@ -280,13 +305,13 @@ export class Namer {
 
   /** suggest() for many faces at once (every unassigned face of a library, say). */
   suggestMany(vectors: readonly Float32Array[]): Array<Suggestion | null> {
-    return this.bestMany(vectors).map((s) => (s && s.score >= SUGGEST_GATE ? s : null));
+    return this.bestMany(vectors).map((s) => (s && this.passes(s) ? s : null));
   }
 
   /** The named person this face most likely is, or null when no one is likely enough. */
   suggest(vector: Float32Array): Suggestion | null {
     const s = this.best(vector);
-    return s && s.score >= SUGGEST_GATE ? s : null;
+    return s && this.passes(s) ? s : null;
   }
 
   /**
@@ -320,6 +345,11 @@ export class Namer {
 /** Platt mapping from score to confidence (CONFIDENCE, fitted on the tuning half). */
 export function confidenceOf(score: number): number {
   return 1 / (1 + Math.exp(CONFIDENCE.A * score + CONFIDENCE.B));
+}
+
+/** Platt mapping for a person scored by centroid similarity alone (SOLO_CONFIDENCE). */
+export function soloConfidenceOf(score: number): number {
+  return 1 / (1 + Math.exp(SOLO_CONFIDENCE.A * score + SOLO_CONFIDENCE.B));
 }
 
 /** Train a namer on the user's confirmed (and rejected) faces; the app uses NAMER_SVM. */
