@@ -7,6 +7,7 @@
  * name, through renamePerson, the largest cluster of every other person with at least 6
  * labelled faces (sorted by name: the user's effort), then ask for `suggestions` once.
  * Ground truth is bench/labels.ts's (the folder of the photo names its centre face).
+ * `--adaptor` runs the naming service with the triplet adaptor on (it is off by default).
  * Figures, counted by face (bench/naming-metrics.ts): precision of the suggestions, recovery
  * of the named people's stray faces, false names on never-named people's faces, questions
  * asked, and shown confidence against measured accuracy in 10% bins; for all people and for
@@ -28,7 +29,7 @@ import { largestClusterOf, namingFigures, peopleToName, type NamingFigures, type
 const MIN_FACES = 6;
 const PAGE = 1000;
 
-const USAGE = 'usage: npm run bench:naming -- <labelled folder | library.db> [--limit N] [--device cpu|gpu|auto]';
+const USAGE = 'usage: npm run bench:naming -- <labelled folder | library.db> [--limit N] [--device cpu|gpu|auto] [--adaptor]';
 
 type Client = ReturnType<KithEngine['client']>;
 
@@ -90,11 +91,14 @@ function printFigures(title: string, f: NamingFigures): void {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { limit: { type: 'string' }, device: { type: 'string', default: 'cpu' } },
+    options: { limit: { type: 'string' }, device: { type: 'string', default: 'cpu' }, adaptor: { type: 'boolean' } },
   });
   const source = positionals[0];
   if (!source || !existsSync(source)) throw new Error(USAGE);
   const device = parseDevice(values.device!);
+  // The naming service reads it when it trains (native/people/naming.ts, ADAPTOR_ON).
+  if (values.adaptor) process.env.KITH_ADAPTOR = '1';
+  console.log(`mode: ${values.adaptor ? 'triplet adaptor (KITH_ADAPTOR=1)' : 'default'}`);
   const m = machine();
   console.log(machineLine(m));
   const tmp = tempDir('kith-naming-');
@@ -158,6 +162,7 @@ async function main(): Promise<void> {
       printFigures('people E–H (held-out half)', secondHalf);
       printJson({
         bench: 'naming',
+        mode: values.adaptor ? 'adaptor' : 'default',
         source,
         modelId,
         machine: m,

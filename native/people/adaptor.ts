@@ -10,7 +10,7 @@
  * out, a seeded generator, no I/O; the raw vectors stay the truth and W can always be
  * retrained from them (store/adaptors.ts keeps the last one with a version).
  */
-import { paddedDim, simdKernels, type Kernels } from './simd-kernels.ts';
+import { paddedDim, Projection, simdKernels, type Kernels } from './simd-kernels.ts';
 
 /** One confirmed face of a named person. */
 export interface TripletFace {
@@ -97,9 +97,21 @@ export class Adaptor {
     return u;
   }
 
+  /** apply() for many vectors: one matrix product on the SIMD kernels (float32 sums, so within rounding of apply()). */
   applyMany(xs: readonly Float32Array[]): Float32Array[] {
-    return xs.map((x) => this.apply(x));
+    for (const x of xs) if (x.length !== this.inDim) throw new Error(`vector has ${x.length} dimensions, the adaptor ${this.inDim}`);
+    this.projection ??= new Projection(
+      Array.from({ length: this.outDim }, (_, o) => this.W.subarray(o * this.inDim, (o + 1) * this.inDim)),
+      new Float64Array(this.outDim),
+      this.inDim,
+    );
+    return this.projection.apply(xs).map((u) => {
+      normaliseInPlace(u);
+      return u;
+    });
   }
+
+  private projection?: Projection;
 
   /** The untrained map for a library: W = W0 = its principal directions. */
   static start(library: readonly Float32Array[], outDim = ADAPTOR_DEFAULTS.outDim, seed = ADAPTOR_DEFAULTS.seed): Adaptor {
