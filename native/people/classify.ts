@@ -24,7 +24,7 @@ export interface NamedExample {
 }
 
 /** A named person the namer proposes for a face or cluster. */
-export interface Suggestion {
+export interface NameGuess {
   personId: number;
   /** 0–1, the Platt mapping of `score` (see CONFIDENCE); what the UI shows as "94%". */
   confidence: number;
@@ -48,7 +48,7 @@ export interface SvmSettings {
   loss: 'l1' | 'l2';
 }
 
-/** What the namer learnt about one named person: enough to recompute every figure of a Suggestion. */
+/** What the namer learnt about one named person: enough to recompute every figure of a NameGuess. */
 export interface PersonModelView {
   personId: number;
   /** Normalised mean of the person's confirmed faces. */
@@ -233,7 +233,7 @@ export class Namer {
   private soloSet?: Set<number>;
 
   /** Whether `s` is shown: its score against the gate of its kind of person. */
-  passes(s: Suggestion): boolean {
+  passes(s: NameGuess): boolean {
     return s.score >= (this.solo.has(s.personId) ? SOLO_GATE : SUGGEST_GATE);
   }
 
@@ -279,7 +279,7 @@ export class Namer {
    * nobody named). The scores of a batch are one matrix product on the SIMD kernels (~0.1 µs
    * per face and person); the winner's score is then recomputed exactly in float64.
    */
-  bestMany(vectors: readonly Float32Array[]): Array<Suggestion | null> {
+  bestMany(vectors: readonly Float32Array[]): Array<NameGuess | null> {
     if (this.scorerBias.length === 0) return vectors.map(() => null);
     for (const v of vectors) if (v.length !== this.dim) throw new Error(`vector has ${v.length} dimensions, the namer ${this.dim}`);
     const K = this.scorerBias.length;
@@ -299,17 +299,17 @@ export class Namer {
   }
 
   /** The best person for one face, gated or not. */
-  best(vector: Float32Array): Suggestion | null {
+  best(vector: Float32Array): NameGuess | null {
     return this.bestMany([vector])[0]!;
   }
 
   /** suggest() for many faces at once (every unassigned face of a library, say). */
-  suggestMany(vectors: readonly Float32Array[]): Array<Suggestion | null> {
+  suggestMany(vectors: readonly Float32Array[]): Array<NameGuess | null> {
     return this.bestMany(vectors).map((s) => (s && this.passes(s) ? s : null));
   }
 
   /** The named person this face most likely is, or null when no one is likely enough. */
-  suggest(vector: Float32Array): Suggestion | null {
+  suggest(vector: Float32Array): NameGuess | null {
     const s = this.best(vector);
     return s && this.passes(s) ? s : null;
   }
@@ -319,7 +319,7 @@ export class Namer {
    * gated like a single face. The score is linear, so the mean score is the score of the mean
    * vector; what is noise in one face averages out.
    */
-  suggestForCluster(vectors: readonly Float32Array[]): Suggestion | null {
+  suggestForCluster(vectors: readonly Float32Array[]): NameGuess | null {
     if (vectors.length === 0) return null;
     const mean = new Float32Array(this.dim);
     for (const v of vectors) for (let j = 0; j < this.dim; j++) mean[j]! += v[j]! / vectors.length;

@@ -7,7 +7,7 @@
  */
 import type { OpResult, Suggestion } from '../api/types.ts';
 import { Adaptor, type NotPerson, type TripletFace } from './adaptor.ts';
-import { confidenceOf, trainNamer, type NamedExample, type Namer, type Suggestion as NamerSuggestion } from './classify.ts';
+import { confidenceOf, trainNamer, type NamedExample, type Namer, type NameGuess } from './classify.ts';
 import { type PeopleService } from './service.ts';
 import { UserError } from '../common/user-error.ts';
 import type { Store } from '../store/index.ts';
@@ -91,7 +91,7 @@ export class Naming {
   }
 
   /** The namer's answers, gated (in the adapted space when the adaptor is on). */
-  private gated(namer: Namer, vectors: Float32Array[]): Array<NamerSuggestion | null> {
+  private gated(namer: Namer, vectors: Float32Array[]): Array<NameGuess | null> {
     if (!this.adaptor) return namer.suggestMany(vectors);
     return namer.bestMany(this.adaptor.applyMany(vectors)).map((s) => (s && s.score >= ADAPTED_GATE ? { ...s, confidence: confidenceOf(s.score) } : null));
   }
