@@ -14,7 +14,8 @@ import { PeopleService } from '../people/service.ts';
 import { UserError } from '../common/user-error.ts';
 import type { Store, RegionOutcome } from '../store/index.ts';
 import { iou, normaliseBox } from '../common/geometry.ts';
-import { readPhotoRegions, sidecarPaths, type NamedRegion, type NormBox } from './xmp-regions.ts';
+import { PicasaReader } from './picasa.ts';
+import { photoRegions, sidecarPaths, uprightBox, type NamedRegion, type NormBox, type StoredRegions } from './xmp-regions.ts';
 
 /**
  * A region names a detected face when their boxes overlap by IoU >= 0.3. Tools draw regions
@@ -33,6 +34,8 @@ export interface RegionCounts {
   unmatched: number;
   conflict: number;
   kept: number;
+  /** Entries Kith could not use (a Picasa face with an unreadable box or an unnamed contact); also counted as unmatched. */
+  skipped: number;
 }
 
 interface Detected {
@@ -85,8 +88,8 @@ interface PhotoToRead {
   signature: string;
 }
 
-/** What the regions of a photo were read from: its content and its sidecars as they are now. */
-async function signatureOf(path: string, hash: string | null): Promise<string> {
+/** What the regions of a photo were read from: its content, its sidecars and its folder's Picasa files as they are now. */
+async function signatureOf(path: string, hash: string | null, picasa: PicasaReader): Promise<string> {
   const sidecars = await Promise.all(
     sidecarPaths(path).map((p) =>
       stat(p).then(
@@ -95,15 +98,16 @@ async function signatureOf(path: string, hash: string | null): Promise<string> {
       ),
     ),
   );
-  return [hash ?? '', ...sidecars].join('|');
+  const ini = await picasa.signature(path);
+  return [hash ?? '', ...sidecars, ...(ini ? [ini] : [])].join('|');
 }
 
 /** Photos under `root` whose regions were never read, or whose content or sidecars changed since. */
-async function photosToRead(store: Store, root: string): Promise<PhotoToRead[]> {
+async function photosToRead(store: Store, root: string, picasa: PicasaReader): Promise<PhotoToRead[]> {
   const rows = store.regions.readCandidates().filter((r) => isWithin(root, r.path));
   const out: PhotoToRead[] = [];
   for (const r of rows) {
-    const signature = await signatureOf(r.path, r.hash);
+    const signature = await signatureOf(r.path, r.hash, picasa);
     if (signature !== r.signature) out.push({ id: r.id, path: r.path, width: r.width, height: r.height, signature });
   }
   return out;
@@ -192,11 +196,17 @@ async function facesForUnmatched(store: Store, models: ManualFaceModels, photo: 
  * names and its record are one transaction.
  */
 export async function importFaceRegions(store: Store, root: string, signal?: AbortSignal, models?: ManualFaceModels): Promise<RegionCounts> {
-  const counts: RegionCounts = { photos: 0, regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0 };
+  const counts: RegionCounts = { photos: 0, regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0, skipped: 0 };
   const people = new PeopleService(store);
-  for (const photo of await photosToRead(store, root)) {
+  const picasaReader = new PicasaReader(root);
+  for (const photo of await photosToRead(store, root, picasaReader)) {
     if (signal?.aborted) break;
-    const regions = await readPhotoRegions(photo.path);
+    const picasa = await picasaReader.read(photo.path);
+    // Picasa comes last: XMP regions are the standard every current tool reads and writes (Picasa
+    // itself wrote its names into the photo's XMP when asked), while the ini is Picasa's private
+    // record, keyed by file name, and goes stale when a photo is edited or renamed elsewhere.
+    const after: StoredRegions[] = picasa.regions.length > 0 ? [{ source: 'picasa', file: picasa.regions[0]!.file, regions: picasa.regions }] : [];
+    const { regions, orientation } = await photoRegions(photo.path, after);
     // Made before the photo's transaction (decoding and embedding are async); stopped in between,
     // the next run reads the photo again and finds the region on its new face.
     const made = models && regions.length > 0 ? await facesForUnmatched(store, models, photo, regions) : new Map<NamedRegion, string>();
@@ -204,14 +214,25 @@ export async function importFaceRegions(store: Store, root: string, signal?: Abo
       const placed = regions.length > 0 ? placeRegions(regions, facesOfPhoto(store, photo)) : [];
       for (const p of placed) p.detail ??= made.get(p.region) ?? null;
       if (placed.length > 0) applyNames(store, people, placed, photo.path);
+      // What could not be used is recorded as a region that named no face, with why (kith errors lists it).
+      const skipped = picasa.skipped.map((k) => ({
+        name: k.name,
+        source: 'picasa' as const,
+        ...(k.box ? uprightBox(k.box, orientation) : { x1: 0, y1: 0, x2: 0, y2: 0 }),
+        faceId: null,
+        outcome: 'unmatched' as const,
+        detail: k.detail,
+      }));
       store.regions.replace(
         photo.id,
-        placed.map((p) => ({ name: p.region.name, source: p.region.source, ...p.region.box, faceId: p.faceId, outcome: p.outcome, detail: p.detail })),
+        [...placed.map((p) => ({ name: p.region.name, source: p.region.source, ...p.region.box, faceId: p.faceId, outcome: p.outcome, detail: p.detail })), ...skipped],
         photo.signature,
       );
       for (const p of placed) counts[p.outcome]++;
-      if (regions.length > 0) {
-        counts.regions += regions.length;
+      counts.unmatched += skipped.length;
+      counts.skipped += skipped.length;
+      if (regions.length + skipped.length > 0) {
+        counts.regions += regions.length + skipped.length;
         counts.photos++;
       }
     });

@@ -17,8 +17,8 @@ export interface NamedRegion {
   name: string;
   /** In the upright photo (EXIF orientation applied). */
   box: NormBox;
-  /** Where it was read: 'sidecar' (which file is in `file`) or 'embedded'. */
-  source: 'sidecar' | 'embedded';
+  /** Where it was read: an XMP 'sidecar' (which file is in `file`), the photo's 'embedded' XMP, or a Picasa ini. */
+  source: 'sidecar' | 'embedded' | 'picasa';
   file: string;
 }
 
@@ -170,12 +170,20 @@ async function readSidecar(path: string): Promise<Buffer | null> {
   }
 }
 
+/** Regions from a source other than XMP, boxes in the photo as stored; read after the XMP ones. */
+export interface StoredRegions {
+  source: NamedRegion['source'];
+  file: string;
+  regions: ReadonlyArray<{ name: string; box: NormBox }>;
+}
+
 /**
- * The named face regions of a photo, upright. A sidecar wins over the XMP inside the photo,
- * and `photo.jpg.xmp` over `photo.xmp`: a region from a later source is dropped when an
- * earlier one has the same name or covers the same face.
+ * The named face regions of a photo, upright, and its EXIF orientation. A sidecar wins over the
+ * XMP inside the photo, `photo.jpg.xmp` over `photo.xmp`, and both over the sources in `after`
+ * (Picasa's ini): a region from a later source is dropped when an earlier one has the same name
+ * or covers the same face.
  */
-export async function readPhotoRegions(photoPath: string): Promise<NamedRegion[]> {
+export async function photoRegions(photoPath: string, after: readonly StoredRegions[] = []): Promise<{ regions: NamedRegion[]; orientation: number }> {
   let orientation = 1;
   let embedded: Buffer | undefined;
   try {
@@ -186,16 +194,18 @@ export async function readPhotoRegions(photoPath: string): Promise<NamedRegion[]
     // A format sharp cannot open (HEIC without its codec): its sidecars still count.
     orientation = (await exifr.orientation(photoPath).catch(() => undefined)) ?? 1;
   }
-  const sources: Array<{ source: NamedRegion['source']; file: string; packet: Buffer | undefined | null }> = [
+  const packets: Array<{ source: NamedRegion['source']; file: string; packet: Buffer | undefined | null }> = [
     ...(await Promise.all(sidecarPaths(photoPath).map(async (file) => ({ source: 'sidecar' as const, file, packet: await readSidecar(file) })))),
     { source: 'embedded', file: photoPath, packet: embedded },
   ];
+  const sources: StoredRegions[] = [];
+  for (const p of packets) if (p.packet) sources.push({ source: p.source, file: p.file, regions: await regionsInXmp(p.packet) });
+  sources.push(...after);
   const out: NamedRegion[] = [];
   for (const s of sources) {
-    if (!s.packet) continue;
     const earlier = [...out];
     const sameName = (o: NamedRegion, name: string) => o.name.toLowerCase() === name.toLowerCase();
-    for (const r of await regionsInXmp(s.packet)) {
+    for (const r of s.regions) {
       const box = uprightBox(r.box, orientation);
       if (earlier.some((o) => sameName(o, r.name) || iou(o.box, box) >= SAME_REGION_IOU)) continue;
       // One packet often holds the same face twice, as an MWG and a Microsoft region (Kith's own
@@ -204,5 +214,10 @@ export async function readPhotoRegions(photoPath: string): Promise<NamedRegion[]
       out.push({ name: r.name, box, source: s.source, file: s.file });
     }
   }
-  return out;
+  return { regions: out, orientation };
+}
+
+/** The named face regions of a photo's XMP (sidecars, then embedded), upright. */
+export async function readPhotoRegions(photoPath: string): Promise<NamedRegion[]> {
+  return (await photoRegions(photoPath)).regions;
 }

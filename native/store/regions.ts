@@ -1,5 +1,5 @@
 /**
- * @file Named face regions read from photo metadata (XMP): what each became (matched a face,
+ * @file Named face regions read from photo metadata (XMP, Picasa): what each became (matched a face,
  * made one, conflicted, or left as the user had decided), and which photos were read, by a
  * signature of their content and sidecars, so a photo is read again only when either changed.
  */
@@ -10,7 +10,7 @@ export type RegionOutcome = 'named' | 'unmatched' | 'conflict' | 'kept';
 export interface RegionRecord {
   name: string;
   /** Where it was read. */
-  source: 'sidecar' | 'embedded';
+  source: 'sidecar' | 'embedded' | 'picasa';
   x1: number;
   y1: number;
   x2: number;
@@ -51,7 +51,7 @@ export class Regions {
       totals: db.prepare<[], { outcome: RegionOutcome; n: number }>(`SELECT outcome, COUNT(*) AS n FROM face_regions GROUP BY outcome`),
       conflicts: db.prepare<[], { photoId: number; path: string; detail: string }>(
         `SELECT DISTINCT p.id AS photoId, p.path, r.detail FROM face_regions r JOIN photos p ON p.id = r.photo_id
-          WHERE r.outcome = 'conflict' ORDER BY p.path`,
+          WHERE r.outcome = 'conflict' OR (r.outcome = 'unmatched' AND r.detail LIKE 'skipped %') ORDER BY p.path, r.id`,
       ),
     };
   }
@@ -76,7 +76,7 @@ export class Regions {
     return out;
   }
 
-  /** Faces two regions give different names. */
+  /** Faces two regions give different names, and entries Kith skipped (an unmatched region whose detail starts with "skipped "). */
   conflicts(): Array<{ photoId: number; path: string; detail: string }> {
     return this.s.conflicts.all();
   }
