@@ -64,7 +64,8 @@ export function usableName(raw: unknown): string | null {
   return name;
 }
 
-function clampBox(b: NormBox): NormBox | null {
+/** The box inside the photo, or null when nothing of it is. */
+export function clampBox(b: NormBox): NormBox | null {
   const c = (v: number) => Math.min(1, Math.max(0, v));
   const out = { x1: c(b.x1), y1: c(b.y1), x2: c(b.x2), y2: c(b.y2) };
   return out.x2 - out.x1 > 0 && out.y2 - out.y1 > 0 ? out : null;
@@ -170,7 +171,7 @@ async function readSidecar(path: string): Promise<Buffer | null> {
   }
 }
 
-/** Regions from a source other than XMP, boxes in the photo as stored; read after the XMP ones. */
+/** The regions of one source (a sidecar, the photo, a Picasa ini), boxes in the photo as stored. */
 export interface StoredRegions {
   source: NamedRegion['source'];
   file: string;
@@ -200,7 +201,14 @@ export async function photoRegions(photoPath: string, after: readonly StoredRegi
   ];
   const sources: StoredRegions[] = [];
   for (const p of packets) if (p.packet) sources.push({ source: p.source, file: p.file, regions: await regionsInXmp(p.packet) });
-  sources.push(...after);
+  return { regions: mergeUpright([...sources, ...after], orientation), orientation };
+}
+
+/**
+ * The regions of every source, upright, the first source winning: a region from a later source
+ * is dropped when an earlier one has the same name or covers the same face.
+ */
+export function mergeUpright(sources: readonly StoredRegions[], orientation: number): NamedRegion[] {
   const out: NamedRegion[] = [];
   for (const s of sources) {
     const earlier = [...out];
@@ -214,7 +222,7 @@ export async function photoRegions(photoPath: string, after: readonly StoredRegi
       out.push({ name: r.name, box, source: s.source, file: s.file });
     }
   }
-  return { regions: out, orientation };
+  return out;
 }
 
 /** The named face regions of a photo's XMP (sidecars, then embedded), upright. */
