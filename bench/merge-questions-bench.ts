@@ -28,7 +28,7 @@ const store = new Store(db);
 try {
   const { faces, modelId } = labelledFaces(store);
   const index = FaceIndex.open(store, modelId, faces[0]!.row.embedding.length);
-  new PeopleClusterer(store).full(index);
+  await new PeopleClusterer(store).full(index);
   const labelOf = new Map(faces.filter((f) => f.label !== null).map((f) => [f.row.id, f.label!]));
   const majority = (faceIds: number[]): string | null => {
     const counts = new Map<string, number>();

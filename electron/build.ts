@@ -56,6 +56,16 @@ export async function buildApp(root = resolve(dirname(fileURLToPath(import.meta.
       target: NODE_TARGET,
       packages: 'external',
     }),
+    // FaceIndex.searchAll's workers (ann.ts finds them next to the engine host's bundle).
+    build({
+      ...common,
+      entryPoints: ['native/search/knn-worker.ts'],
+      outfile: join(outDir, 'engine', 'knn-worker.js'),
+      platform: 'node',
+      format: 'esm',
+      target: NODE_TARGET,
+      packages: 'external',
+    }),
     build({
       ...common,
       entryPoints: ['native/api/engine-host.ts'],

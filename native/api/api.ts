@@ -293,7 +293,7 @@ export class KithEngine implements ApiHandler {
 
   private async cluster(full: boolean): Promise<ClusterSummary> {
     const index = await this.search.index();
-    const summary = full ? this.clusterer.full(index) : this.clusterer.incremental(index);
+    const summary = await (full ? this.clusterer.full(index) : this.clusterer.incremental(index));
     this.naming.invalidate();
     this.emit('changed', { reason: 'cluster' });
     return summary;

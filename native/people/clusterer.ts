@@ -4,16 +4,16 @@
  * person ids (and so the names) of the faces they mostly held before. Runs in full (every
  * face re-clustered) or incrementally (only faces no person holds yet).
  */
-import { FaceIndex, knnAmong } from '../search/ann.ts';
+import { FaceIndex, knnAmong, type HitLists, type SearchAllOptions } from '../search/ann.ts';
 import {
   assignIncremental,
   clusterFaces,
   KNN_K,
   isGoodFace,
-  knnFromSearch,
   relativeBox,
   summarisePerson,
   type ClusterFace,
+  type Knn,
 } from './cluster.ts';
 import type { Decision, FaceRow, Store } from '../store/index.ts';
 
@@ -25,6 +25,27 @@ export interface ClusterSummary {
   assigned: number;
   unassigned: number;
   ms: number;
+  /** Where a full run's time went, ms: reading faces and decisions, the k-NN graph, clustering, writing people. */
+  stages?: { read: number; knn: number; cluster: number; write: number; knnByWorkers: number };
+}
+
+/**
+ * Neighbours per face the full run asks the index for: faces of another model or gone since
+ * are dropped, so a few more than KNN_K (and one more for the face itself).
+ */
+const FULL_SEARCH_K = KNN_K + 8 + 1;
+
+/** The k-NN graph over `faces` from the index's hits by face id: self and faces outside `faces` dropped. */
+function knnFromHits(faces: readonly ClusterFace[], hits: HitLists): Knn {
+  const pos = new Map(faces.map((f, i) => [f.id, i]));
+  return (i) => {
+    const out: Array<{ j: number; similarity: number }> = [];
+    for (let r = i * hits.k; r < i * hits.k + hits.counts[i]!; r++) {
+      const j = pos.get(hits.faceIds[r]!);
+      if (j !== undefined && j !== i) out.push({ j, similarity: hits.similarities[r]! });
+    }
+    return out;
+  };
 }
 
 /** A face as clustering sees it: good when it passes the gate or the user vouched for it; placed in its photo. */
@@ -63,10 +84,14 @@ function decisionsByKind(decisions: Decision[]) {
 }
 
 export class PeopleClusterer {
-  constructor(private readonly store: Store) {}
+  /** `search` tunes the k-NN pass of a full run (worker threads); the results are the same either way. */
+  constructor(
+    private readonly store: Store,
+    private readonly search: SearchAllOptions = {},
+  ) {}
 
   /** Re-cluster every face; user facts are replayed onto the result. */
-  full(index: FaceIndex): ClusterSummary {
+  async full(index: FaceIndex): Promise<ClusterSummary> {
     const t0 = performance.now();
     const people = this.store.people;
     const { confirmedOf, rejected } = decisionsByKind(people.decisions());
@@ -80,10 +105,18 @@ export class PeopleClusterer {
     }
     const previous = new Map(people.assignments().map((a) => [a.faceId, people.resolve(a.personId) ?? a.personId]));
     const cannotLink = this.cannotLinks(pos, rejected, groups, previous);
-    const result = clusterFaces(faces, knnFromSearch(faces, (v, k) => index.search(v, k), KNN_K + 8), {
+    const t1 = performance.now();
+    const hits = await index.searchAll(
+      faces.map((f) => f.vector),
+      FULL_SEARCH_K,
+      this.search,
+    );
+    const t2 = performance.now();
+    const result = clusterFaces(faces, knnFromHits(faces, hits), {
       mustLink: [...groups.values()],
       cannotLink,
     });
+    const t3 = performance.now();
 
     const rejectedSet = new Set(rejected.map(([f, p]) => `${f}:${p}`));
     let newPeople = 0;
@@ -112,7 +145,8 @@ export class PeopleClusterer {
       people.pruneEmpty();
       this.markClustered(index.modelId);
     });
-    return this.summary('full', faces.length, newPeople, assigned, t0, index.modelId);
+    const stages = { read: t1 - t0, knn: t2 - t1, cluster: t3 - t2, write: performance.now() - t3, knnByWorkers: hits.workerAnswered };
+    return { ...this.summary('full', faces.length, newPeople, assigned, t0, index.modelId), stages };
   }
 
   /**
@@ -120,7 +154,7 @@ export class PeopleClusterer {
    * without touching anyone's existing faces. The first clustering, and the first after a
    * model change, is a full one.
    */
-  incremental(index: FaceIndex): ClusterSummary {
+  async incremental(index: FaceIndex): Promise<ClusterSummary> {
     if (this.store.meta('clustered_model') !== index.modelId) return this.full(index);
     const t0 = performance.now();
     const people = this.store.people;

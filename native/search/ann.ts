@@ -9,8 +9,11 @@
  * Nothing about this file may take the process down: any doubt means a rebuild.
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import { checkHnswFile, sha256OfFile } from './ann-file.ts';
+import type { KnnWorkerJob, KnnWorkerResult } from './knn-worker.ts';
 import { PRIVATE_FILE_MODE, createPrivateFile, libraryFiles } from '../store/library-files.ts';
 import type { Store } from '../store/index.ts';
 
@@ -25,6 +28,13 @@ const MAX_DELETED_SHARE = 0.25;
 /** Float rounding lets a cosine stray just past ±1; more than this is corruption. */
 const COSINE_SLACK = 1e-3;
 const SIDECAR_VERSION = 2;
+/**
+ * searchAll stays in this thread below this many queries: a worker first checks and loads the
+ * whole file (about a second per 100k faces), which only pays off on a large batch.
+ */
+const PARALLEL_MIN_QUERIES = 20_000;
+/** Each worker holds its own copy of the index: all of them together get at most this share of RAM. */
+const WORKER_MEMORY_SHARE = 0.25;
 
 interface Sidecar {
   version: typeof SIDECAR_VERSION;
@@ -43,6 +53,43 @@ export interface Neighbour {
   faceId: number;
   /** Cosine similarity, 1 = identical direction. */
   similarity: number;
+}
+
+/** searchAll's answer, compact (a 100k-face k-NN graph as objects costs ~150 MB): query q's hits are at q·k … q·k + counts[q] − 1, most similar first. */
+export interface HitLists {
+  k: number;
+  counts: Int32Array;
+  faceIds: Float64Array;
+  similarities: Float64Array;
+  /** How many of the queries worker threads answered (the rest: this thread). */
+  workerAnswered: number;
+}
+
+export interface SearchAllOptions {
+  /** Worker threads besides this one (default: one per further core, as memory allows; 0: this thread only). */
+  workers?: number;
+  /** Fewest queries worth starting workers for (default PARALLEL_MIN_QUERIES). */
+  minQueries?: number;
+}
+
+/** The file as written or read last: what a worker may load (null once the index has changed since). */
+interface SavedFile {
+  bytes: number;
+  sha256: string;
+  count: number;
+  deleted: number[];
+}
+
+/** The worker's entry: its TypeScript source under tsx (development), its bundle next to this one in the app. */
+function knnWorkerUrl(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? './knn-worker.ts' : './knn-worker.js', import.meta.url);
+}
+
+/** As analysis-pool.ts: the bundle needs no flags; the TypeScript source needs tsx's loader, which a worker does not inherit when registered in-process. */
+function knnWorkerExecArgv(url: URL): string[] {
+  if (!url.pathname.endsWith('.ts')) return [];
+  const argv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  return argv.some((a, i) => a === 'tsx' && argv[i - 1] === '--import') ? argv : [...argv, '--import', 'tsx'];
 }
 
 export function indexPathFor(dbPath: string): string {
@@ -73,6 +120,7 @@ export class FaceIndex {
   /** Face ids a search may return: in the index and not deleted. */
   private live = new Set<number>();
   private rebuiltAfterBadSearch = false;
+  private saved: SavedFile | null = null;
 
   private constructor(
     private readonly path: string,
@@ -124,7 +172,9 @@ export class FaceIndex {
       // The file may have been replaced between the check and the read: it must still be the one described.
       const ids = new Set(hnsw.getIdsList());
       if (hnsw.getCurrentCount() !== side.count || ids.size !== side.count || !side.deleted.every((id) => ids.has(id))) return null;
-      return new FaceIndex(path, store, modelId, dim, hnsw, deleted);
+      const index = new FaceIndex(path, store, modelId, dim, hnsw, deleted);
+      index.saved = { bytes: side.bytes, sha256: side.sha256, count: side.count, deleted: side.deleted };
+      return index;
     } catch {
       return null; // derived data: anything odd means rebuild
     }
@@ -141,6 +191,7 @@ export class FaceIndex {
     const toAdd = [...wanted].filter((id) => !this.live.has(id));
     const toDelete = [...this.live].filter((id) => !wanted.has(id));
     if (toAdd.length === 0 && toDelete.length === 0) return false;
+    this.saved = null;
     const total = this.hnsw.getCurrentCount() + toAdd.length;
     if (this.deleted.size + toDelete.length > MAX_DELETED_SHARE * total) {
       this.rebuild(wanted.size);
@@ -175,6 +226,7 @@ export class FaceIndex {
     this.hnsw = fresh.hnsw;
     this.live = live;
     this.deleted.clear();
+    this.saved = null;
   }
 
   /**
@@ -183,6 +235,7 @@ export class FaceIndex {
    */
   refresh(faces: ReadonlyArray<{ id: number; embedding: Float32Array }>): void {
     const held = new Set(this.hnsw.getIdsList());
+    this.saved = null;
     // addPoint on a label it holds replaces that label's vector.
     for (const f of faces) if (held.has(f.id) && !this.deleted.has(f.id)) this.hnsw.addPoint(Array.from(f.embedding), f.id);
   }
@@ -212,16 +265,97 @@ export class FaceIndex {
     if (n <= 0) return { sound: true, hits: [] };
     let res: { neighbors: number[]; distances: number[] };
     try {
-      res = this.hnsw.searchKnn(Array.from(vector), n, (label: number) => !this.deleted.has(label));
+      // No filter callback: hnswlib already skips labels marked deleted, and a JS call per
+      // visited candidate cost more than the search (every hit is still checked against `live`).
+      res = this.hnsw.searchKnn(Array.from(vector), n);
     } catch {
       return { sound: false, hits: [] };
     }
+    return this.checkedHits(res.neighbors, res.distances);
+  }
+
+  /** Keep only sound hits (a live face, a cosine); any other means the index is damaged. */
+  private checkedHits(labels: ArrayLike<number>, distances: ArrayLike<number>): { sound: boolean; hits: Neighbour[] } {
     const hits: Neighbour[] = [];
-    res.neighbors.forEach((faceId, i) => {
-      const similarity = 1 - res.distances[i]!;
+    for (let i = 0; i < labels.length; i++) {
+      const faceId = labels[i]!;
+      const similarity = 1 - distances[i]!;
       if (this.live.has(faceId) && Math.abs(similarity) <= 1 + COSINE_SLACK) hits.push({ faceId, similarity: Math.min(1, Math.max(-1, similarity)) });
+    }
+    return { sound: hits.length === labels.length, hits };
+  }
+
+  /**
+   * search(v, k) for every vector, answered the same, hit for hit. A large batch (a full
+   * re-cluster's k-NN graph) is split between this thread and worker threads that each load the
+   * saved file read-only; a worker whose file is not the one this index last wrote or read, or
+   * whose answers are not sound, has its share answered here instead.
+   */
+  async searchAll(vectors: readonly Float32Array[], k: number, opts: SearchAllOptions = {}): Promise<HitLists> {
+    const out: HitLists = { k, counts: new Int32Array(vectors.length), faceIds: new Float64Array(vectors.length * k), similarities: new Float64Array(vectors.length * k), workerAnswered: 0 };
+    const put = (q: number, hits: readonly Neighbour[]) => {
+      out.counts[q] = hits.length;
+      hits.forEach((h, r) => {
+        out.faceIds[q * k + r] = h.faceId;
+        out.similarities[q * k + r] = h.similarity;
+      });
+    };
+    const workers = vectors.length >= (opts.minQueries ?? PARALLEL_MIN_QUERIES) ? Math.min(opts.workers ?? this.workerBudget(), vectors.length - 1) : 0;
+    const n = Math.min(k, this.size);
+    if (workers <= 0 || n <= 0 || !this.saved) {
+      vectors.forEach((v, q) => put(q, this.search(v, k)));
+      return out;
+    }
+    // Contiguous slices, the first for this thread: it starts at once while the workers load the file.
+    const bounds = Array.from({ length: workers + 2 }, (_, s) => Math.round((s * vectors.length) / (workers + 1)));
+    const saved = this.saved;
+    const jobs = Array.from({ length: workers }, (_, w) => {
+      const from = bounds[w + 1]!, to = bounds[w + 2]!;
+      const queries = new Float32Array((to - from) * this.dim);
+      for (let q = from; q < to; q++) queries.set(isUsableQuery(vectors[q]!) ? vectors[q]! : new Float32Array(this.dim), (q - from) * this.dim);
+      const job: KnnWorkerJob = { path: this.path, dim: this.dim, m: M, ef: this.hnsw.getEf(), ...saved, k: n, queries };
+      return { from, to, result: this.runWorker(job) };
     });
-    return { sound: hits.length === res.neighbors.length, hits };
+    for (let q = 0; q < bounds[1]!; q++) put(q, this.search(vectors[q]!, k));
+    for (const { from, to, result } of jobs) {
+      const r = await result;
+      for (let q = from; q < to; q++) {
+        if (!isUsableQuery(vectors[q]!)) continue; // search() answers [] for these
+        const checked = r.ok ? this.checkedHits(r.labels.subarray((q - from) * n, (q - from) * n + r.counts[q - from]!), r.distances.subarray((q - from) * n, (q - from) * n + r.counts[q - from]!)) : null;
+        if (checked?.sound) out.workerAnswered++;
+        put(q, checked?.sound ? checked.hits : this.search(vectors[q]!, k));
+      }
+    }
+    return out;
+  }
+
+  /** Workers for searchAll: one per further core, as many index copies as WORKER_MEMORY_SHARE of RAM holds. */
+  private workerBudget(): number {
+    const bytes = this.saved?.bytes ?? Infinity;
+    return Math.max(0, Math.min(os.availableParallelism() - 1, Math.floor((os.totalmem() * WORKER_MEMORY_SHARE) / bytes)));
+  }
+
+  private runWorker(job: KnnWorkerJob): Promise<KnnWorkerResult> {
+    return new Promise((resolve) => {
+      let worker: Worker;
+      try {
+        const url = knnWorkerUrl();
+        worker = new Worker(url, { workerData: job, execArgv: knnWorkerExecArgv(url), transferList: [job.queries.buffer as ArrayBuffer] });
+      } catch (err) {
+        resolve({ ok: false, reason: (err as Error).message });
+        return;
+      }
+      let settled = false;
+      const settle = (r: KnnWorkerResult) => {
+        if (settled) return;
+        settled = true;
+        resolve(r);
+        void worker.terminate();
+      };
+      worker.once('message', (r: KnnWorkerResult) => settle(r));
+      worker.once('error', (err) => settle({ ok: false, reason: err.message }));
+      worker.once('exit', (code) => settle({ ok: false, reason: `worker exited (${code})` }));
+    });
   }
 
   /** Write the index and its sidecar atomically (tmp + rename), sidecar last; both private. */
@@ -246,6 +380,7 @@ export class FaceIndex {
     rmSync(sideTmp, { force: true });
     writeFileSync(sideTmp, JSON.stringify(side), { mode: PRIVATE_FILE_MODE });
     renameSync(sideTmp, sidecarPathFor(this.path));
+    this.saved = { bytes: side.bytes, sha256: side.sha256, count: side.count, deleted: side.deleted };
   }
 
   /** Save, but a failure (disk full, read-only folder) only costs a rebuild next time. */

@@ -1,0 +1,93 @@
+/**
+ * @file FaceIndex.searchAll, the k-NN pass of a full re-cluster, split over worker threads that
+ * each load the saved HNSW file: on the real portraits library it must answer exactly what
+ * FaceIndex.search answers face by face (ids and similarities), with deleted faces never among
+ * the hits, fall back to this thread when the file on disk is not the one the index wrote, and
+ * a full re-cluster must come out the same with and without workers.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
+import { PeopleClusterer } from '../native/people/clusterer.ts';
+import { FaceIndex, indexPathFor, type HitLists, type Neighbour } from '../native/search/ann.ts';
+import { Store } from '../native/store/index.ts';
+import { indexedFixtureCopy } from './indexed-fixture.ts';
+
+const K = 41;
+const WORKERS = { workers: 2, minQueries: 0 };
+
+function lists(h: HitLists): Neighbour[][] {
+  return Array.from(h.counts, (n, q) => Array.from({ length: n }, (_, r) => ({ faceId: h.faceIds[q * h.k + r]!, similarity: h.similarities[q * h.k + r]! })));
+}
+
+describe('k-NN over worker threads', () => {
+  let db: string;
+  let modelId: string;
+  let dim: number;
+
+  before(async () => {
+    db = (await indexedFixtureCopy('portraits')).db;
+    const store = new Store(db);
+    const [model] = store.faces.modelCounts();
+    modelId = model!.modelId;
+    dim = store.faces.facesAfter(modelId, 0)[0]!.embedding.length;
+    store.close();
+  });
+
+  it('answers exactly what search answers, face by face, with deleted faces never among the hits', async () => {
+    const store = new Store(db);
+    try {
+      const ids = store.faces.idsFor(modelId);
+      const gone = ids.filter((_, i) => i % 10 === 3);
+      for (const id of gone) store.faces.remove(id);
+      const index = FaceIndex.open(store, modelId, dim); // marks them deleted and saves the file
+      const vectors = store.faces.facesAfter(modelId, 0).map((f) => f.embedding);
+      const one = vectors.map((v) => index.search(v, K));
+      const all = await index.searchAll(vectors, K, WORKERS);
+      assert.ok(all.workerAnswered >= vectors.length / 2, `workers answered ${all.workerAnswered} of ${vectors.length}`);
+      assert.deepEqual(lists(all), one);
+      const goneSet = new Set(gone);
+      assert.ok(one.every((hits) => hits.length === Math.min(K, vectors.length) && hits.every((h) => !goneSet.has(h.faceId))));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('answers in this thread when the file on disk is not the one the index wrote', async () => {
+    const store = new Store(db);
+    try {
+      const index = FaceIndex.open(store, modelId, dim);
+      const vectors = store.faces.facesAfter(modelId, 0).map((f) => f.embedding);
+      const one = vectors.map((v) => index.search(v, K));
+      // Another process put a different file in its place (here: the same index with its bytes shifted).
+      const path = indexPathFor(db);
+      copyFileSync(path, `${path}.bak`);
+      const bytes = readFileSync(path);
+      writeFileSync(path, Buffer.concat([bytes.subarray(1), bytes.subarray(0, 1)]));
+      const all = await index.searchAll(vectors, K, WORKERS);
+      assert.equal(all.workerAnswered, 0);
+      assert.deepEqual(lists(all), one);
+      copyFileSync(`${path}.bak`, path);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a full re-cluster gives the same people with and without workers', async () => {
+    const people = async (search: { workers: number; minQueries: number }) => {
+      const store = new Store(db);
+      try {
+        const index = FaceIndex.open(store, modelId, dim);
+        const summary = await new PeopleClusterer(store, search).full(index);
+        const groups = store.people.summaries().map((p) => store.people.facesOf(p.id).map((f) => f.faceId).sort((a, b) => a - b));
+        return { people: summary.people, unassigned: summary.unassigned, groups: groups.sort((a, b) => a[0]! - b[0]!) };
+      } finally {
+        store.close();
+      }
+    };
+    const inThread = await people({ workers: 0, minQueries: 0 });
+    const withWorkers = await people(WORKERS);
+    assert.ok(inThread.people > 5, `${inThread.people} people`);
+    assert.deepEqual(withWorkers, inThread);
+  });
+});
