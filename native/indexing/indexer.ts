@@ -4,6 +4,7 @@
  * through decode → detect/align → embed → store with the stages overlapping, committing in
  * small atomic batches so a kill at any moment loses at most the batch in flight.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FaceIndex } from '../search/ann.ts';
 import { recrop } from '../pipeline/analyse.ts';
@@ -27,6 +28,12 @@ import { matchFaces, type MatchableFace } from './face-match.ts';
 import { journalLostFaces } from './face-journal.ts';
 import { missingThumbs, rebuildThumbs } from './thumb-repair.ts';
 import { importFaceRegions } from '../metadata/region-import.ts';
+
+/**
+ * A run with fewer photos to read than this (a few files the folder watcher saw change) analyses
+ * them in-process: starting the pool, each worker loading its own models, would cost more.
+ */
+const SMALL_RUN = 8;
 
 /** Photos (or faces) stored per transaction: a kill loses at most one batch. */
 const STORE_BATCH = EMBED_BATCH;
@@ -92,12 +99,18 @@ export async function indexFolder(store: Store, folder: string | readonly string
   const modelsDir = opts.modelsDir ?? MODELS_DIR;
   const embedder = await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, device, notice, modelsDir);
   const detector = await loadDetector(device, notice, modelsDir);
-  if (opts.analyser) return indexWith(opts.analyser, store, folder, opts, { started, notice, embedder, detector });
-  const analyser = await startAnalyser({ device, embedder: opts.embedder ?? DEFAULT_EMBEDDER, modelsDir, notice, layout: opts.layout });
+  let pool: PhotoAnalyser | undefined;
+  // Started once the run knows how many photos it has to read: none, no analyser at all.
+  const analyserFor = async (photos: number): Promise<PhotoAnalyser> => {
+    if (opts.analyser) return opts.analyser;
+    const layout = opts.layout ?? (photos < SMALL_RUN ? { workers: 0, threads: availableParallelism() } : undefined);
+    pool = await startAnalyser({ device, embedder: opts.embedder ?? DEFAULT_EMBEDDER, modelsDir, notice, layout });
+    return pool;
+  };
   try {
-    return await indexWith(analyser, store, folder, opts, { started, notice, embedder, detector });
+    return await indexWith(analyserFor, store, folder, opts, { started, notice, embedder, detector });
   } finally {
-    await analyser.close();
+    await pool?.close();
   }
 }
 
@@ -108,9 +121,15 @@ interface RunContext {
   detector: Awaited<ReturnType<typeof loadDetector>>;
 }
 
-async function indexWith(analyser: PhotoAnalyser, store: Store, folder: string | readonly string[], opts: IndexOptions, ctx: RunContext): Promise<IndexSummary> {
+async function indexWith(
+  analyserFor: (photos: number) => Promise<PhotoAnalyser>,
+  store: Store,
+  folder: string | readonly string[],
+  opts: IndexOptions,
+  ctx: RunContext,
+): Promise<IndexSummary> {
   const { started, notice, embedder, detector } = ctx;
-  const provider = analyser.provider;
+  const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
   const roots = (typeof folder === 'string' ? [folder] : folder).map((f) => resolve(f));
   const root = roots[0]!;
   if (store.folders.list().length === 0) store.folders.add(root);
@@ -163,7 +182,7 @@ async function indexWith(analyser: PhotoAnalyser, store: Store, folder: string |
     const thumbs: Array<{ faceId: number; jpeg: Buffer }> = [];
     store.transaction(() => {
       const matched = batch.map((p) => {
-        const faces = p.faces.map((f, j) => ({ ...f, modelId: analyser.modelId, embedding: p.vectors[j]! }));
+        const faces = p.faces.map((f, j) => ({ ...f, modelId: embedder.modelId, embedding: p.vectors[j]! }));
         return { p, faces, kept: keptFaceIds(store, p.file.path, p.photo, faces) };
       });
       // Before the faces go: the journal entry holds the decisions that go with them.
@@ -192,7 +211,8 @@ async function indexWith(analyser: PhotoAnalyser, store: Store, folder: string |
     stages.store += performance.now() - t1;
   };
 
-  for await (const analysed of analysedInOrder(analyser, work.todo, opts.signal)) {
+  const analyser = work.todo.length > 0 ? await analyserFor(work.todo.length) : null;
+  for await (const analysed of analyser ? analysedInOrder(analyser, work.todo, opts.signal) : []) {
     const { file, photo, ms } = analysed;
     stages.read += ms.read;
     stages.decode += ms.decode;
