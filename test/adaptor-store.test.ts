@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Adaptor, seededRandom } from '../native/people/adaptor.ts';
+import { Adaptor } from '../native/people/adaptor.ts';
+import { seededRandom } from './seeded-random.ts';
 import { Store } from '../native/store/index.ts';
 import { tempDir } from './helpers.ts';
 

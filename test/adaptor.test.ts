@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Adaptor, mineSemiHard, seededRandom, tripletObjective, type NotPerson, type Triplet, type TripletFace } from '../native/people/adaptor.ts';
+import { seededRandom } from './seeded-random.ts';
+import { Adaptor, mineSemiHard, tripletObjective, type NotPerson, type Triplet, type TripletFace } from '../native/people/adaptor.ts';
 
 function gaussian(rand: () => number): number {
   const u = Math.max(1e-12, rand()), v = rand();

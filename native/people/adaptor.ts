@@ -11,6 +11,7 @@
  * retrained from them (store/adaptors.ts keeps the last one with a version).
  */
 import { paddedDim, Projection, simdKernels, type Kernels } from './simd-kernels.ts';
+import { seededRandom } from '../common/seeded-random.ts';
 
 /** One confirmed face of a named person. */
 export interface TripletFace {
@@ -61,18 +62,6 @@ export const ADAPTOR_DEFAULTS: Readonly<AdaptorSettings> = Object.freeze({
 const PCA_SAMPLE = 2000;
 /** Subspace iterations of the PCA start (it needs a good subspace, not exact eigenvectors). */
 const PCA_ITERATIONS = 6;
-
-/** Deterministic generator (mulberry32), numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A trained (or starting) map: W is outDim × inDim, row-major. Immutable once made. */
 export class Adaptor {

@@ -3,6 +3,7 @@
  * column names never leak out of store/.
  */
 import type { Point } from '../common/geometry.ts';
+import type { RunInfo } from '../api/types.ts';
 
 export type PhotoStatus = 'pending' | 'done' | 'error';
 
@@ -47,16 +48,5 @@ export interface FaceRow extends NewFace {
   origin: FaceOrigin;
 }
 
-export interface RunRow {
-  id: number;
-  folder: string;
-  startedAt: string;
-  finishedAt: string | null;
-  status: 'running' | 'done' | 'interrupted' | 'failed';
-  provider: string | null;
-  modelId: string | null;
-  photosTotal: number;
-  photosIndexed: number;
-  facesFound: number;
-  errors: number;
-}
+/** One indexing run, as the API shows it (`kith stats`). */
+export type RunRow = RunInfo;
