@@ -8,20 +8,33 @@
  * (a per-copy coordinate permutation and sign flip keeps every within-copy similarity and
  * makes copies strangers), plus a little noise; without it, random identities with a
  * long-tailed number of photos each. Nothing goes through SQLite.
+ *
+ * With --store, each size also runs the product's own path on a real library: the faces written
+ * to SQLite as the indexer writes them (bench/synthetic-store.ts), FaceIndex.open building the
+ * HNSW file, PeopleClusterer.full with the k-NN pass in this thread, then on worker threads,
+ * then again with the k-NN graph the previous run cached (same run; the people must come out
+ * identical each time), then --new-photos photos added and PeopleClusterer.incremental, each
+ * split into its stages.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import hnswlib from 'hnswlib-node';
+import { PeopleClusterer, type ClusterSummary } from '../native/people/clusterer.ts';
+import { FaceIndex } from '../native/search/ann.ts';
+import { fillStore } from './synthetic-store.ts';
 import { assignIncremental, CLUSTER_RULES, clusterFaces, isGoodFace, KNN_K, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { seededRandom } from '../test/seeded-random.ts';
-import { machine, machineLine, peakRssMiB, printJson, round } from './common.ts';
+import { machine, machineLine, peakRssMiB, printJson, round, tempDir } from './common.ts';
 
-const USAGE = `usage: npm run bench:cluster -- [--db FILE] [--sizes 10000,100000] [--new-photos 20] [--queries 1000]
+const USAGE = `usage: npm run bench:cluster -- [--db FILE] [--sizes 10000,100000] [--new-photos 100] [--queries 1000] [--store]
 
   --db FILE        replay this library's embeddings (e.g. an indexed lfw-dev); default: random identities
   --sizes LIST     library sizes in faces (default 10000,100000)
-  --new-photos N   photos added in the incremental run (default 20)
-  --queries N      single HNSW queries timed for p50/p99 (default 1000)`;
+  --new-photos N   photos added in the incremental run (default 100)
+  --queries N      single HNSW queries timed for p50/p99 (default 1000)
+  --store          also run the product path on a real SQLite library (PeopleClusterer, FaceIndex)`;
 
 // The app's index settings (native/search/ann.ts), so latencies mean the same thing.
 const M = 16;
@@ -125,6 +138,8 @@ interface SizeResult {
   newFaces: number;
   hnswBuildSec: number;
   queryMs: { p50: number; p99: number };
+  /** The same queries with a JS filter callback, as FaceIndex.search made them before (a native-to-JS call per candidate). */
+  queryFilteredMs: { p50: number; p99: number };
   knnGraphSec: number;
   clusterSec: number;
   fullReclusterSec: number;
@@ -154,14 +169,21 @@ function runSize(src: Source, n: number, newPhotos: number, queries: number): Si
   const hnswBuildSec = (performance.now() - t) / 1000;
 
   const lat: number[] = [];
+  const latFiltered: number[] = [];
+  const none = new Set<number>();
   for (let q = 0; q < queries; q++) {
     const f = base[Math.floor(rand() * base.length)]!;
     const v = Array.from(f.vector);
-    const t0 = performance.now();
+    // Alternating, so both see the same load.
+    let t0 = performance.now();
     index.searchKnn(v, k + 1);
     lat.push(performance.now() - t0);
+    t0 = performance.now();
+    index.searchKnn(v, k + 1, (label: number) => !none.has(label));
+    latFiltered.push(performance.now() - t0);
   }
   lat.sort((a, b) => a - b);
+  latFiltered.sort((a, b) => a - b);
 
   // Full re-cluster: the kNN graph (one query per face), then clusterFaces.
   t = performance.now();
@@ -208,6 +230,7 @@ function runSize(src: Source, n: number, newPhotos: number, queries: number): Si
     newFaces: fresh.length,
     hnswBuildSec: round(hnswBuildSec, 2),
     queryMs: { p50: round(percentile(lat, 50), 3), p99: round(percentile(lat, 99), 3) },
+    queryFilteredMs: { p50: round(percentile(latFiltered, 50), 3), p99: round(percentile(latFiltered, 99), 3) },
     knnGraphSec: round(knnGraphSec, 2),
     clusterSec: round(clusterSec, 2),
     fullReclusterSec: round(knnGraphSec + clusterSec, 2),
@@ -227,9 +250,70 @@ function runSize(src: Source, n: number, newPhotos: number, queries: number): Si
   };
 }
 
-function main(): void {
+interface StoreResult {
+  faces: number;
+  insertSec: number;
+  hnswBuildSec: number;
+  dbMiB: number;
+  full: { inThread: ClusterSummary; workers: ClusterSummary; cached: ClusterSummary; identical: boolean };
+  incremental: { photos: number; faces: number; indexSyncSec: number; summary: ClusterSummary };
+}
+
+const MODEL = 'synthetic';
+
+/** The product path over the same synthetic faces: SQLite, FaceIndex, PeopleClusterer. */
+async function runStore(src: Source, n: number, newPhotos: number): Promise<StoreResult> {
+  const rand = seededRandom(n);
+  const lib = new Library(src, n, rand);
+  const photos = [...new Set(lib.faces.map((f) => f.photoId))];
+  const held = new Set<number>();
+  while (held.size < Math.min(newPhotos, photos.length - 1)) held.add(photos[Math.floor(rand() * photos.length)]!);
+  const base = lib.faces.filter((f) => !held.has(f.photoId));
+  const fresh = lib.faces.filter((f) => held.has(f.photoId));
+  const tmp = tempDir('kith-cluster-bench-');
+  try {
+    const dbPath = join(tmp.dir, 'library.db');
+    const store = new Store(dbPath);
+    let t = performance.now();
+    fillStore(store, base, MODEL, rand);
+    const insertSec = (performance.now() - t) / 1000;
+    t = performance.now();
+    let index = FaceIndex.open(store, MODEL, src.dim);
+    const hnswBuildSec = (performance.now() - t) / 1000;
+    const inThread = await new PeopleClusterer(store, { workers: 0, cache: false }).full(index);
+    const before = JSON.stringify(store.people.assignments());
+    const workers = await new PeopleClusterer(store, { cache: false }).full(index);
+    const afterWorkers = JSON.stringify(store.people.assignments());
+    await new PeopleClusterer(store).full(index); // fills the k-NN cache
+    const cached = await new PeopleClusterer(store).full(index);
+    const identical = afterWorkers === before && JSON.stringify(store.people.assignments()) === before && [workers, cached].every((s) => s.people === inThread.people && s.unassigned === inThread.unassigned);
+    fillStore(store, fresh, MODEL, rand);
+    t = performance.now();
+    index = FaceIndex.open(store, MODEL, src.dim); // what the indexer does after a run: the new faces enter the index
+    const indexSyncSec = (performance.now() - t) / 1000;
+    const summary = await new PeopleClusterer(store).incremental(index);
+    store.close();
+    const dbMiB = statSync(dbPath).size / 2 ** 20;
+    return {
+      faces: base.length,
+      insertSec: round(insertSec, 2),
+      hnswBuildSec: round(hnswBuildSec, 2),
+      dbMiB: round(dbMiB, 1),
+      full: { inThread, workers, cached, identical },
+      incremental: { photos: held.size, faces: fresh.length, indexSyncSec: round(indexSyncSec, 2), summary },
+    };
+  } finally {
+    tmp.remove();
+  }
+}
+
+const sec = (ms: number) => round(ms / 1000, 2);
+const stagesLine = (s: ClusterSummary) =>
+  s.stages ? `read ${sec(s.stages.read)} + kNN ${sec(s.stages.knn)} (${s.stages.knnCached ? 'cached' : `${s.stages.knnByWorkers} faces by workers`}) + cluster ${sec(s.stages.cluster)} + write ${sec(s.stages.write)}` : '';
+
+async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { db: { type: 'string' }, sizes: { type: 'string' }, 'new-photos': { type: 'string' }, queries: { type: 'string' }, help: { type: 'boolean' } },
+    options: { db: { type: 'string' }, sizes: { type: 'string' }, 'new-photos': { type: 'string' }, queries: { type: 'string' }, store: { type: 'boolean' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     console.log(USAGE);
@@ -237,25 +321,37 @@ function main(): void {
   }
   const sizes = (values.sizes ?? '10000,100000').split(',').map(Number);
   if (sizes.some((s) => !Number.isInteger(s) || s < 100)) throw new Error(`--sizes must list integers ≥ 100 (got ${values.sizes})`);
-  const newPhotos = Number(values['new-photos'] ?? 20);
+  const newPhotos = Number(values['new-photos'] ?? 100);
   const queries = Number(values.queries ?? 1000);
   console.log(machineLine(machine()));
   const src = values.db ? loadSource(values.db) : randomSource(Math.max(...sizes), 512, seededRandom(1));
   console.log(`source: ${values.db ? `${values.db} (${src.vectors.length} real faces, ${src.dim}-d, replayed in rotated copies + noise ${NOISE})` : `random identities, ${src.dim}-d`}`);
   console.log(`HNSW M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF_SEARCH}; k=${KNN_K}; rules ${JSON.stringify(CLUSTER_RULES)}\n`);
   const results: SizeResult[] = [];
+  const stores: StoreResult[] = [];
   for (const n of sizes) {
     const r = runSize(src, n, newPhotos, queries);
     results.push(r);
     const i = r.incremental;
-    console.log(`${n} faces: HNSW build ${r.hnswBuildSec} s; query p50 ${r.queryMs.p50} ms, p99 ${r.queryMs.p99} ms`);
+    console.log(`${n} faces: HNSW build ${r.hnswBuildSec} s; query p50 ${r.queryMs.p50} ms, p99 ${r.queryMs.p99} ms (with a JS filter callback: ${r.queryFilteredMs.p50} / ${r.queryFilteredMs.p99} ms)`);
     console.log(`  full re-cluster ${r.fullReclusterSec} s = kNN graph ${r.knnGraphSec} s + clusterFaces ${r.clusterSec} s → ${r.people} people, ${r.unassigned} unassigned`);
     console.log(
       `  incremental (${newPhotos} photos, ${r.newFaces} faces + ${i.fresh - r.newFaces} unassigned neighbours): ${i.totalSec} s = add ${i.addSec} + search ${i.searchSec} + summaries ${i.summariesSec} + assign ${i.assignSec} → ${i.joined} joined, ${i.newPeople} new people`,
     );
     console.log(`  peak RSS so far ${r.peakRssMiB} MiB\n`);
+    if (!values.store) continue;
+    const st = await runStore(src, n, newPhotos);
+    stores.push(st);
+    const { inThread, workers, cached } = st.full;
+    const inc = st.incremental;
+    console.log(`  product path (SQLite + FaceIndex + PeopleClusterer), ${st.faces} faces: written in ${st.insertSec} s (${st.dbMiB} MiB), HNSW built and saved in ${st.hnswBuildSec} s`);
+    console.log(`    full, k-NN in this thread: ${sec(inThread.ms)} s = ${stagesLine(inThread)} → ${inThread.people} people, ${inThread.unassigned} unassigned`);
+    console.log(`    full, k-NN on workers:     ${sec(workers.ms)} s = ${stagesLine(workers)} → ${workers.people} people, ${workers.unassigned} unassigned`);
+    console.log(`    full, k-NN cached:         ${sec(cached.ms)} s = ${stagesLine(cached)} → ${cached.people} people, ${cached.unassigned} unassigned; same people all three: ${st.full.identical}`);
+    console.log(`    incremental, ${inc.photos} new photos (${inc.faces} faces): clustering ${sec(inc.summary.ms)} s → ${inc.summary.assigned} placed, ${inc.summary.newPeople} new people (index sync before it ${inc.indexSyncSec} s)`);
+    console.log(`    load now ${machine().load.join(' ')}; peak RSS so far ${peakRssMiB()} MiB\n`);
   }
-  printJson({ bench: 'cluster', machine: machine(), source: values.db ?? 'random', results });
+  printJson({ bench: 'cluster', machine: machine(), source: values.db ?? 'random', results, ...(values.store ? { store: stores } : {}) });
 }
 
-main();
+await main();

@@ -3,7 +3,8 @@
  * each load the saved HNSW file: on the real portraits library it must answer exactly what
  * FaceIndex.search answers face by face (ids and similarities), with deleted faces never among
  * the hits, fall back to this thread when the file on disk is not the one the index wrote, and
- * a full re-cluster must come out the same with and without workers.
+ * a full re-cluster must come out the same with and without workers. The answers of a large
+ * batch are cached beside the index and reused only for the same index file and queries.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { Store } from '../native/store/index.ts';
 import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 const K = 41;
-const WORKERS = { workers: 2, minQueries: 0 };
+const WORKERS = { workers: 2, minQueries: 0, cache: false };
 
 function lists(h: HitLists): Neighbour[][] {
   return Array.from(h.counts, (n, q) => Array.from({ length: n }, (_, r) => ({ faceId: h.faceIds[q * h.k + r]!, similarity: h.similarities[q * h.k + r]! })));
@@ -74,7 +75,7 @@ describe('k-NN over worker threads', () => {
   });
 
   it('a full re-cluster gives the same people with and without workers', async () => {
-    const people = async (search: { workers: number; minQueries: number }) => {
+    const people = async (search: { workers: number; minQueries: number; cache: boolean }) => {
       const store = new Store(db);
       try {
         const index = FaceIndex.open(store, modelId, dim);
@@ -85,9 +86,39 @@ describe('k-NN over worker threads', () => {
         store.close();
       }
     };
-    const inThread = await people({ workers: 0, minQueries: 0 });
+    const inThread = await people({ workers: 0, minQueries: 0, cache: false });
     const withWorkers = await people(WORKERS);
     assert.ok(inThread.people > 5, `${inThread.people} people`);
     assert.deepEqual(withWorkers, inThread);
+  });
+
+  it('reuses the answers only for the same index file and the same queries', async () => {
+    const store = new Store(db);
+    try {
+      let index = FaceIndex.open(store, modelId, dim);
+      const vectors = store.faces.facesAfter(modelId, 0).map((f) => f.embedding);
+      const fresh = await index.searchAll(vectors, K, { minQueries: 0, workers: 0 });
+      const again = await index.searchAll(vectors, K, { minQueries: 0, workers: 0 });
+      assert.deepEqual([fresh.cached, again.cached], [false, true]);
+      assert.deepEqual(lists(again), lists(fresh));
+      // Other queries (one face fewer) are another question.
+      assert.equal((await index.searchAll(vectors.slice(1), K, { minQueries: 0, workers: 0 })).cached, false);
+      // A damaged cache is not read.
+      const cachePath = `${indexPathFor(db)}.knn`;
+      const bytes = readFileSync(cachePath);
+      bytes[bytes.length - 5]! ^= 0xff;
+      writeFileSync(cachePath, bytes);
+      assert.equal((await index.searchAll(vectors, K, { minQueries: 0, workers: 0 })).cached, false);
+      // The index changes (a face removed): the old answers are not reused, the new ones match search.
+      const gone = store.faces.idsFor(modelId)[0]!;
+      store.faces.remove(gone);
+      index = FaceIndex.open(store, modelId, dim);
+      const now = await index.searchAll(vectors, K, { minQueries: 0, workers: 0 });
+      assert.equal(now.cached, false);
+      assert.deepEqual(lists(now), vectors.map((v) => index.search(v, K)));
+      assert.ok(lists(now).every((hits) => hits.every((h) => h.faceId !== gone)));
+    } finally {
+      store.close();
+    }
   });
 });

@@ -26,7 +26,7 @@ export interface ClusterSummary {
   unassigned: number;
   ms: number;
   /** Where a full run's time went, ms: reading faces and decisions, the k-NN graph, clustering, writing people. */
-  stages?: { read: number; knn: number; cluster: number; write: number; knnByWorkers: number };
+  stages?: { read: number; knn: number; cluster: number; write: number; knnByWorkers: number; knnCached: boolean };
 }
 
 /**
@@ -84,7 +84,7 @@ function decisionsByKind(decisions: Decision[]) {
 }
 
 export class PeopleClusterer {
-  /** `search` tunes the k-NN pass of a full run (worker threads); the results are the same either way. */
+  /** `search` tunes the k-NN pass of a full run (worker threads, its cache); the results are the same either way. */
   constructor(
     private readonly store: Store,
     private readonly search: SearchAllOptions = {},
@@ -145,7 +145,7 @@ export class PeopleClusterer {
       people.pruneEmpty();
       this.markClustered(index.modelId);
     });
-    const stages = { read: t1 - t0, knn: t2 - t1, cluster: t3 - t2, write: performance.now() - t3, knnByWorkers: hits.workerAnswered };
+    const stages = { read: t1 - t0, knn: t2 - t1, cluster: t3 - t2, write: performance.now() - t3, knnByWorkers: hits.workerAnswered, knnCached: hits.cached };
     return { ...this.summary('full', faces.length, newPeople, assigned, t0, index.modelId), stages };
   }
 
