@@ -349,7 +349,9 @@ function report(r: SizeFigures): void {
     `  full re-cluster ${sec(f.ms)} s = read ${sec(s.read)} + kNN ${sec(s.knn)} (${s.knnByWorkers} by workers) + cluster ${sec(s.cluster)} + write ${sec(s.write)} → ${f.people} people, ${f.unassigned} unassigned`,
   );
   const inc = r.incremental;
-  console.log(`  incremental, ${inc.photos} new photos (${inc.faces} faces): ${sec(inc.summary.ms)} s (index sync before it ${inc.indexSyncSec} s)`);
+  const st = inc.summary.incrementalStages;
+  const parts = st ? ` = read ${sec(st.read)} + search ${sec(st.search)} + summaries ${sec(st.summaries)} + kNN ${sec(st.knn)} + place ${sec(st.place)} + write ${sec(st.write)}` : '';
+  console.log(`  incremental, ${inc.photos} new photos (${inc.faces} faces, ${inc.summary.faces} placed with their unassigned neighbours): ${sec(inc.summary.ms)} s${parts} (index sync before it ${inc.indexSyncSec} s)`);
   console.log(`  peak RSS ${r.peakRssMiB} MiB; load ${r.load.join(' ')}\n`);
 }
 

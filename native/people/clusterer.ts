@@ -27,6 +27,8 @@ export interface ClusterSummary {
   ms: number;
   /** Where a full run's time went, ms: reading faces and decisions, the k-NN graph, clustering, writing people. */
   stages?: { read: number; knn: number; cluster: number; write: number; knnByWorkers: number; knnCached: boolean };
+  /** Where an incremental run's time went, ms: reading, searching the library, the candidate people's summaries, the k-NN among the faces placed, placing, writing. */
+  incrementalStages?: { read: number; search: number; summaries: number; knn: number; place: number; write: number };
 }
 
 /**
@@ -54,7 +56,24 @@ function clusterFace(f: FaceRow, confirmed: { has(faceId: number): boolean }, si
   return { id: f.id, photoId: f.photoId, vector: f.embedding, good: confirmed.has(f.id) || isGoodFace(f), box: relativeBox(f.box, size?.width ?? null, size?.height ?? null) };
 }
 
-type PhotoSizes = ReadonlyMap<number, { width: number | null; height: number | null }>;
+type PhotoSizes = { get(photoId: number): { width: number | null; height: number | null } | undefined };
+
+/**
+ * Sizes of the photos an incremental run looks at, read as asked: it places a few hundred faces,
+ * and reading every photo of a 100k-photo library cost it ~0.5 s.
+ */
+function photoSizesAsked(store: Store): PhotoSizes {
+  const known = new Map<number, { width: number | null; height: number | null } | undefined>();
+  return {
+    get(photoId) {
+      if (!known.has(photoId)) {
+        const p = store.photos.getById(photoId);
+        known.set(photoId, p && { width: p.width, height: p.height });
+      }
+      return known.get(photoId);
+    },
+  };
+}
 
 /** Photo sizes by id, for placing faces in their frame (near-duplicate detection). */
 function photoSizes(store: Store): PhotoSizes {
@@ -160,7 +179,7 @@ export class PeopleClusterer {
     const people = this.store.people;
     const { confirmedOf, rejected } = decisionsByKind(people.decisions());
     const holder = new Map(people.assignments().map((a) => [a.faceId, a.personId]));
-    const sizes = photoSizes(this.store);
+    const sizes = photoSizesAsked(this.store);
     const toCluster = (f: FaceRow): ClusterFace => clusterFace(f, confirmedOf, sizes);
     const lastClustered = Number(this.store.meta('clustered_through_face') ?? 0);
     const added = this.store.faces.facesAfter(index.modelId, lastClustered).filter((f) => !holder.has(f.id));
@@ -168,6 +187,7 @@ export class PeopleClusterer {
       this.markClustered(index.modelId);
       return this.summary('incremental', 0, 0, 0, t0, index.modelId);
     }
+    const t1 = performance.now();
     // Neighbours of the new faces: people they may join, and old unassigned faces they may now pair with.
     const hitsOf = new Map(added.map((f) => [f.id, index.search(f.embedding, KNN_K)]));
     const fresh = new Map(added.map((f) => [f.id, toCluster(f)]));
@@ -185,6 +205,7 @@ export class PeopleClusterer {
         return p === undefined ? [] : [p];
       });
     const candidates = faces.map((_, i) => candidateIds(i));
+    const t2 = performance.now();
     const summaries = [...new Set(candidates.flat())].flatMap((personId) => {
       const members = people.facesOf(personId).flatMap(({ faceId }) => {
         const row = this.store.faces.get(faceId);
@@ -209,11 +230,15 @@ export class PeopleClusterer {
         else if (holderOfY !== undefined) cannotJoin.push([i, holderOfY]);
       }
     }
-    const result = assignIncremental(faces, knnAmong(faces.map((f) => f.vector), KNN_K), summaries, {
+    const t3 = performance.now();
+    const knn = knnAmong(faces.map((f) => f.vector), KNN_K);
+    const t4 = performance.now();
+    const result = assignIncremental(faces, knn, summaries, {
       candidates: (i) => candidates[i]!,
       cannotJoin,
       cannotLink,
     });
+    const t5 = performance.now();
 
     let newPeople = 0;
     this.store.transaction(() => {
@@ -226,7 +251,8 @@ export class PeopleClusterer {
       this.markClustered(index.modelId);
     });
     const assigned = result.joins.length + result.clusters.reduce((n, c) => n + c.length, 0);
-    return this.summary('incremental', faces.length, newPeople, assigned, t0, index.modelId);
+    const incrementalStages = { read: t1 - t0, search: t2 - t1, summaries: t3 - t2, knn: t4 - t3, place: t5 - t4, write: performance.now() - t5 };
+    return { ...this.summary('incremental', faces.length, newPeople, assigned, t0, index.modelId), incrementalStages };
   }
 
   /**
