@@ -34,7 +34,8 @@ const USAGE = `usage: npm run bench:cluster -- [--db FILE] [--sizes 10000,100000
   --sizes LIST     library sizes in faces (default 10000,100000)
   --new-photos N   photos added in the incremental run (default 100)
   --queries N      single HNSW queries timed for p50/p99 (default 1000)
-  --store          also run the product path on a real SQLite library (PeopleClusterer, FaceIndex)`;
+  --store          also run the product path on a real SQLite library (PeopleClusterer, FaceIndex)
+  --store-only     only the product path (skips the hnswlib-only figures)`;
 
 // The app's index settings (native/search/ann.ts), so latencies mean the same thing.
 const M = 16;
@@ -317,7 +318,7 @@ const incrementalLine = (s: ClusterSummary) => {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { db: { type: 'string' }, sizes: { type: 'string' }, 'new-photos': { type: 'string' }, queries: { type: 'string' }, store: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: { db: { type: 'string' }, sizes: { type: 'string' }, 'new-photos': { type: 'string' }, queries: { type: 'string' }, store: { type: 'boolean' }, 'store-only': { type: 'boolean' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     console.log(USAGE);
@@ -333,17 +334,21 @@ async function main(): Promise<void> {
   console.log(`HNSW M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF_SEARCH}; k=${KNN_K}; rules ${JSON.stringify(CLUSTER_RULES)}\n`);
   const results: SizeResult[] = [];
   const stores: StoreResult[] = [];
+  const storeOnly = values['store-only'] === true;
   for (const n of sizes) {
-    const r = runSize(src, n, newPhotos, queries);
-    results.push(r);
-    const i = r.incremental;
-    console.log(`${n} faces: HNSW build ${r.hnswBuildSec} s; query p50 ${r.queryMs.p50} ms, p99 ${r.queryMs.p99} ms (with a JS filter callback: ${r.queryFilteredMs.p50} / ${r.queryFilteredMs.p99} ms)`);
-    console.log(`  full re-cluster ${r.fullReclusterSec} s = kNN graph ${r.knnGraphSec} s + clusterFaces ${r.clusterSec} s → ${r.people} people, ${r.unassigned} unassigned`);
-    console.log(
-      `  incremental (${newPhotos} photos, ${r.newFaces} faces + ${i.fresh - r.newFaces} unassigned neighbours): ${i.totalSec} s = add ${i.addSec} + search ${i.searchSec} + summaries ${i.summariesSec} + assign ${i.assignSec} → ${i.joined} joined, ${i.newPeople} new people`,
-    );
-    console.log(`  peak RSS so far ${r.peakRssMiB} MiB\n`);
-    if (!values.store) continue;
+    if (storeOnly) console.log(`${n} faces:`);
+    const r = storeOnly ? null : runSize(src, n, newPhotos, queries);
+    if (r) results.push(r);
+    const i = r?.incremental;
+    if (r && i) {
+      console.log(`${n} faces: HNSW build ${r.hnswBuildSec} s; query p50 ${r.queryMs.p50} ms, p99 ${r.queryMs.p99} ms (with a JS filter callback: ${r.queryFilteredMs.p50} / ${r.queryFilteredMs.p99} ms)`);
+      console.log(`  full re-cluster ${r.fullReclusterSec} s = kNN graph ${r.knnGraphSec} s + clusterFaces ${r.clusterSec} s → ${r.people} people, ${r.unassigned} unassigned`);
+      console.log(
+        `  incremental (${newPhotos} photos, ${r.newFaces} faces + ${i.fresh - r.newFaces} unassigned neighbours): ${i.totalSec} s = add ${i.addSec} + search ${i.searchSec} + summaries ${i.summariesSec} + assign ${i.assignSec} → ${i.joined} joined, ${i.newPeople} new people`,
+      );
+      console.log(`  peak RSS so far ${r.peakRssMiB} MiB\n`);
+    }
+    if (!values.store && !storeOnly) continue;
     const st = await runStore(src, n, newPhotos);
     stores.push(st);
     const { inThread, workers, cached } = st.full;
@@ -355,7 +360,7 @@ async function main(): Promise<void> {
     console.log(`    incremental, ${inc.photos} new photos (${inc.faces} faces): clustering ${sec(inc.summary.ms)} s = ${incrementalLine(inc.summary)} → ${inc.summary.assigned} placed, ${inc.summary.newPeople} new people (index sync before it ${inc.indexSyncSec} s)`);
     console.log(`    load now ${machine().load.join(' ')}; peak RSS so far ${peakRssMiB()} MiB\n`);
   }
-  printJson({ bench: 'cluster', machine: machine(), source: values.db ?? 'random', results, ...(values.store ? { store: stores } : {}) });
+  printJson({ bench: 'cluster', machine: machine(), source: values.db ?? 'random', results, ...(stores.length > 0 ? { store: stores } : {}) });
 }
 
 await main();
