@@ -16,6 +16,8 @@ export interface ModelManifest {
     /** The model sees (pixel - mean) / std; size is the square input side, null for any size. */
     input: { name: string; layout: 'NCHW'; channels: 'RGB'; mean: number; std: number; size: number | null };
     output?: { name: string; size: number };
+    /** ONNX Runtime's graph optimisation level for this model; absent: 'all'. Chosen per model by measurement. */
+    graphOptimization?: 'all' | 'extended';
     conversion: string;
   }>;
 }

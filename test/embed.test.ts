@@ -10,6 +10,7 @@ import { alignFace } from '../native/pipeline/align.ts';
 import { decodePhoto } from '../native/pipeline/decode.ts';
 import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
 import { cosine, Embedder } from '../native/pipeline/embed.ts';
+import { loadManifest, MODELS_DIR, ort, sessionFor } from '../native/pipeline/runtime.ts';
 import { FACES, facesIn } from './helpers.ts';
 
 interface Sample {
@@ -94,5 +95,27 @@ describe('face embeddings', () => {
     const alone = await embedder.embed([crops[2]!]);
     const together = await embedder.embed(crops);
     assert.ok(cosine(alone[0]!, together[2]!) > 0.99999);
+  });
+
+  it("runs each model at its manifest's graph level (fr-feature: 'extended'), with the vectors of 'all'", async () => {
+    const entry = loadManifest().models.find((m) => m.id === 'fr-feature-512')!;
+    assert.equal(entry.graphOptimization, 'extended');
+    const file = join(MODELS_DIR, entry.file);
+    const [extended, all] = await Promise.all([sessionFor(file, 'cpu', undefined, 'extended'), sessionFor(file, 'cpu', undefined, 'all')]);
+    assert.notEqual(extended.session, all.session, 'a session per level');
+    const size = 112 * 112;
+    const data = new Float32Array(samples.length * 3 * size);
+    samples.forEach((s, n) => {
+      for (let p = 0; p < size; p++) for (let c = 0; c < 3; c++) data[n * 3 * size + c * size + p] = (s.crop[3 * p + c]! - 127) / 128;
+    });
+    const run = async (l: typeof all) => (await l.session.run({ input: new ort.Tensor('float32', data, [samples.length, 3, 112, 112]) })).output!.data as Float32Array;
+    const [a, b] = [await run(extended), await run(all)];
+    for (let n = 0; n < samples.length; n++) {
+      const va = a.subarray(n * 512, (n + 1) * 512);
+      const vb = b.subarray(n * 512, (n + 1) * 512);
+      const dot = va.reduce((sum, x, i) => sum + x * vb[i]!, 0);
+      const norm = Math.sqrt(va.reduce((q, x) => q + x * x, 0) * vb.reduce((q, x) => q + x * x, 0));
+      assert.ok(dot / norm > 0.9999, `face ${n}: cosine ${dot / norm}`);
+    }
   });
 });

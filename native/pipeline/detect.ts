@@ -133,5 +133,5 @@ export async function detectFaces(
 export async function loadDetector(device: DeviceChoice = 'auto', notice?: (line: string) => void, dir = MODELS_DIR): Promise<LoadedSession> {
   const model = loadManifest(dir).models.find((m) => m.role === 'detector');
   if (!model) throw new Error('no detector in the model manifest: run `npm run models`');
-  return sessionFor(join(dir, model.file), device, notice);
+  return sessionFor(join(dir, model.file), device, notice, model.graphOptimization);
 }

@@ -63,7 +63,7 @@ export class Embedder {
     for (const id of ids) {
       const model = manifest.models.find((m) => m.id === id && m.role === 'embedder');
       if (!model?.output) throw new Error(`embedder model ${id} not in manifest: run \`npm run models\``);
-      parts.push({ model, loaded: await sessionFor(join(dir, model.file), device, notice) });
+      parts.push({ model, loaded: await sessionFor(join(dir, model.file), device, notice, model.graphOptimization) });
     }
     const dim = parts.reduce((s, p) => s + p.model.output!.size, 0);
     return new Embedder(modelId, dim, parts[0]!.loaded.provider, parts);

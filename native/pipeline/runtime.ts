@@ -46,6 +46,9 @@ export interface LoadedSession {
 
 const cache = new Map<string, Promise<LoadedSession>>();
 
+/** ONNX Runtime's graph optimisation level, per model (the manifest says; models/fetch.ts has the measurement). */
+export type GraphOptimization = 'all' | 'extended';
+
 /** Threads each CPU session may use for one operator; undefined: ONNX Runtime's default (one per core). */
 let intraOpThreads: number | undefined;
 
@@ -90,8 +93,8 @@ function shortReason(err: unknown): string {
   return first.split(/ was false\.\s*/).pop()!.trim();
 }
 
-async function create(path: string, device: DeviceChoice, notice: (line: string) => void): Promise<LoadedSession> {
-  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: ERRORS_ONLY };
+async function create(path: string, device: DeviceChoice, notice: (line: string) => void, level: GraphOptimization): Promise<LoadedSession> {
+  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: level, logSeverityLevel: ERRORS_ONLY };
   if (device !== 'cpu') {
     const fresh: string[] = [];
     for (const ep of gpuProvidersFor(process.platform)) {
@@ -120,11 +123,11 @@ async function create(path: string, device: DeviceChoice, notice: (line: string)
 }
 
 /** Cached session for a model file on the chosen device. */
-export function sessionFor(path: string, device: DeviceChoice, notice: (line: string) => void = () => {}): Promise<LoadedSession> {
-  const key = `${device}:${path}`;
+export function sessionFor(path: string, device: DeviceChoice, notice: (line: string) => void = () => {}, level: GraphOptimization = 'all'): Promise<LoadedSession> {
+  const key = `${device}:${level}:${path}`;
   let s = cache.get(key);
   if (!s) {
-    s = create(path, device, notice);
+    s = create(path, device, notice, level);
     cache.set(key, s);
     s.catch(() => cache.delete(key));
   }
