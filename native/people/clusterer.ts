@@ -206,10 +206,11 @@ export class PeopleClusterer {
       });
     const candidates = faces.map((_, i) => candidateIds(i));
     const t2 = performance.now();
+    // A summary needs each member's vector, photo and quality, not its place in the frame (no photo reads).
     const summaries = [...new Set(candidates.flat())].flatMap((personId) => {
       const members = people.facesOf(personId).flatMap(({ faceId }) => {
         const row = this.store.faces.get(faceId);
-        return row?.modelId === index.modelId ? [toCluster(row)] : [];
+        return row?.modelId === index.modelId ? [{ vector: row.embedding, photoId: row.photoId, good: confirmedOf.has(row.id) || isGoodFace(row) }] : [];
       });
       return members.length > 0 ? [summarisePerson(personId, members)] : [];
     });
