@@ -23,7 +23,7 @@ import hnswlib from 'hnswlib-node';
 import { PeopleClusterer, type ClusterSummary } from '../native/people/clusterer.ts';
 import { FaceIndex } from '../native/search/ann.ts';
 import { fillStore } from './synthetic-store.ts';
-import { assignIncremental, CLUSTER_RULES, clusterFaces, isGoodFace, KNN_K, summarisePerson, type ClusterFace, type Knn, type Neighbour } from '../native/people/cluster.ts';
+import { assignIncremental, CLUSTER_RULES, clusterFaces, isGoodFace, KNN_K, summarisePerson, type ClusterFace, type Knn, type KnnEdge } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { seededRandom } from '../test/seeded-random.ts';
 import { machine, machineLine, peakRssMiB, printJson, round, tempDir } from './common.ts';
@@ -188,7 +188,7 @@ function runSize(src: Source, n: number, newPhotos: number, queries: number): Si
 
   // Full re-cluster: the kNN graph (one query per face), then clusterFaces.
   t = performance.now();
-  const lists: Neighbour[][] = base.map((f, i) => {
+  const lists: KnnEdge[][] = base.map((f, i) => {
     const res = index.searchKnn(Array.from(f.vector), k + 1);
     return res.neighbors.flatMap((j, r) => (j === i ? [] : [{ j, similarity: 1 - res.distances[r]! }]));
   });

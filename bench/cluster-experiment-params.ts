@@ -17,7 +17,7 @@ import {
   type ClusterResult,
   type ClusterRules,
   type Knn,
-  type Neighbour,
+  type KnnEdge,
 } from '../native/people/cluster.ts';
 
 /**
@@ -75,7 +75,7 @@ export function attachPoorFaces(faces: readonly ClusterFace[], knn: Knn, seeds: 
     for (const ph of photos[gone]!) photos[root]!.add(ph);
   };
   const compatible = (a: number, b: number): boolean => ![...photos[a]!].some((ph) => photos[b]!.has(ph));
-  const edges = (c: number): Neighbour[] =>
+  const edges = (c: number): KnnEdge[] =>
     knn(order[c]!)
       .filter((e) => Number.isInteger(e.j) && e.j >= 0 && e.j < n && e.j !== order[c])
       .map((e) => ({ j: rank[e.j]!, similarity: e.similarity }))

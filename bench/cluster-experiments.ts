@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FaceIndex } from '../native/search/ann.ts';
 import { labelledFaces, type LabelledFace } from './labels.ts';
-import { assignIncremental, CLUSTER_RULES, clusterFaces, summarisePerson, DEFAULT_GATE, isGoodFace, KNN_K, type ClusterFace, type ClusterResult, type Knn, type Neighbour, type QualityGate } from '../native/people/cluster.ts';
+import { assignIncremental, CLUSTER_RULES, clusterFaces, summarisePerson, DEFAULT_GATE, isGoodFace, KNN_K, type ClusterFace, type ClusterResult, type Knn, type KnnEdge, type QualityGate } from '../native/people/cluster.ts';
 import { attachPoorFaces, clusterWith, type ExperimentParams } from './cluster-experiment-params.ts';
 import { clusterScores, labelsFromClusters, type ClusterScores } from './cluster-metrics.ts';
 import { Store, type FaceRow } from '../native/store/index.ts';
@@ -45,7 +45,7 @@ export interface Split {
 }
 
 /** Faces of an lfw-dev library with their labels (centre face rule) and a full kNN list each. */
-export function loadLfw(dbPath: string): { faces: Face[]; neighbours: Neighbour[][]; modelId: string; knnMs: number } {
+export function loadLfw(dbPath: string): { faces: Face[]; neighbours: KnnEdge[][]; modelId: string; knnMs: number } {
   const store = new Store(dbPath);
   const { faces, modelId } = labelledFaces(store);
   const rows = faces.map((f) => f.row);
@@ -62,7 +62,7 @@ export function loadLfw(dbPath: string): { faces: Face[]; neighbours: Neighbour[
 }
 
 /** The faces whose folder passes `inSplit`, with the kNN lists cut to the split and to k. */
-export function makeSplit(name: string, all: Face[], neighbours: Neighbour[][], inSplit: (folder: string) => boolean, k: number, gate: QualityGate = DEFAULT_GATE): Split {
+export function makeSplit(name: string, all: Face[], neighbours: KnnEdge[][], inSplit: (folder: string) => boolean, k: number, gate: QualityGate = DEFAULT_GATE): Split {
   const members = all.map((f, i) => ({ f, i })).filter(({ f }) => inSplit(f.folder));
   const local = new Map(members.map(({ i }, r) => [i, r]));
   const lists = members.map(({ i }) =>
@@ -343,7 +343,7 @@ function hash01(x: number): number {
 /** Exact top-k among a few faces (the new ones): cheap at incremental sizes. */
 function bruteKnn(faces: readonly ClusterFace[], k: number): Knn {
   const lists = faces.map((f, i) => {
-    const all: Neighbour[] = [];
+    const all: KnnEdge[] = [];
     faces.forEach((g, j) => {
       if (j === i) return;
       let d = 0;
@@ -453,7 +453,7 @@ function portraitTable(splits: Split[], settings: Array<{ label: string; opts: P
   }
 }
 
-function gateReport(all: Face[], neighbours: Neighbour[][]): void {
+function gateReport(all: Face[], neighbours: KnnEdge[][]): void {
   // Hubness: how many ≥ 0.45 neighbours a face has. Poor embeddings collapse toward a common
   // region and sit close to many strangers; background faces show it best (labelled LFW faces are clean).
   const hub = neighbours.map((l) => l.filter((e) => e.similarity >= 0.45).length);

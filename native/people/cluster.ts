@@ -129,7 +129,7 @@ export function countObservations(faces: readonly Pick<ClusterFace, 'photoId' | 
   return new Set(faces.map((_, i) => find(i))).size;
 }
 
-export interface Neighbour {
+export interface KnnEdge {
   /** Position in the faces array of the same call. */
   j: number;
   /** Cosine similarity, 1 = same direction. */
@@ -140,7 +140,7 @@ export interface Neighbour {
  * Nearest neighbours of the face at position `i`, by position in the same faces array. Self and
  * positions outside the array are ignored; order does not matter. Ask for about KNN_K.
  */
-export type Knn = (i: number) => readonly Neighbour[];
+export type Knn = (i: number) => readonly KnnEdge[];
 
 /*
  * The product's clustering rules. Chosen on lfw-dev people A–D (3,819 faces, 1,455 people) and
@@ -523,7 +523,7 @@ function canonicalOrder(faces: readonly ClusterFace[]): { order: number[]; rank:
  * Only pairs with a kNN edge ≥ the lowest possible threshold are ever compared: a pair of
  * clusters whose mean cross similarity reaches it has at least one cross pair reaching it.
  */
-function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number) => readonly Neighbour[], p: Readonly<ClusterRules>): void {
+function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number) => readonly KnnEdge[], p: Readonly<ClusterRules>): void {
   const inSet = new Uint8Array(cl.parent.length);
   for (const c of members) inSet[c] = 1;
   const floor = p.linkage;
@@ -587,7 +587,7 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number
  * photo-mates competing for one person resolve by similarity and the outcome does not depend
  * on face order.
  */
-function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) => boolean, edges: (c: number) => readonly Neighbour[], vec: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
+function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) => boolean, edges: (c: number) => readonly KnnEdge[], vec: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
   const choices: Array<{ c: number; root: number; sim: number }> = [];
   for (const c of lone) {
     const roots: number[] = [];
@@ -617,10 +617,10 @@ function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) 
 }
 
 /** Canonical-index view of the caller's Knn: neighbours as canonical indices, self and strays dropped. */
-function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly number[], rank: Int32Array): (c: number) => Neighbour[] {
+function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly number[], rank: Int32Array): (c: number) => KnnEdge[] {
   // Not cached: each face's list is read once or twice, and at 100k faces a cache costs ~150 MB.
   return (c) => {
-    const list: Neighbour[] = [];
+    const list: KnnEdge[] = [];
     for (const e of knn(order[c]!)) {
       if (!Number.isInteger(e.j) || e.j < 0 || e.j >= faces.length || e.j === order[c]) continue;
       list.push({ j: rank[e.j]!, similarity: e.similarity });
@@ -634,7 +634,7 @@ function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly
  * photo and its resized copy weigh as one face in every linkage, size and evidence rule.
  * kNN edges come most similar first, so only the head of each list is read.
  */
-function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edges: (c: number) => readonly Neighbour[], rule: NearDuplicateRule): void {
+function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edges: (c: number) => readonly KnnEdge[], rule: NearDuplicateRule): void {
   for (let c = 0; c < canon.length; c++) {
     if (!canon[c]!.box) continue;
     for (const e of edges(c)) {
@@ -647,7 +647,7 @@ function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edg
 }
 
 /** Every face's edges read once into flat typed arrays, handed out as fresh lists. */
-function edgeCache(edges: (c: number) => Neighbour[], n: number): (c: number) => Neighbour[] {
+function edgeCache(edges: (c: number) => KnnEdge[], n: number): (c: number) => KnnEdge[] {
   const start = new Int32Array(n + 1);
   let js = new Int32Array(Math.max(16, n * 8));
   let sims = new Float64Array(js.length);
@@ -670,7 +670,7 @@ function edgeCache(edges: (c: number) => Neighbour[], n: number): (c: number) =>
     start[c + 1] = at + list.length;
   }
   return (c) => {
-    const out: Neighbour[] = [];
+    const out: KnnEdge[] = [];
     for (let k = start[c]!; k < start[c + 1]!; k++) out.push({ j: js[k]!, similarity: sims[k]! });
     return out;
   };
@@ -762,7 +762,7 @@ function collect(cl: Clusters, order: readonly number[], keep: (root: number) =>
 }
 
 /** What the incremental step needs to know about an existing person. */
-export interface PersonSummary {
+export interface PersonCentroid {
   /** The caller's person id. */
   key: number;
   /** Σ of the good member faces' unit vectors (summarisePerson builds it). */
@@ -778,7 +778,7 @@ export interface PersonSummary {
  * when none is good), as in clusterFaces, where poor faces join but never shape a person: a
  * centroid pulled toward blurry faces would draw in more blurry strangers. Photos count for all.
  */
-export function summarisePerson(key: number, members: readonly Pick<ClusterFace, 'vector' | 'photoId' | 'good'>[]): PersonSummary {
+export function summarisePerson(key: number, members: readonly Pick<ClusterFace, 'vector' | 'photoId' | 'good'>[]): PersonCentroid {
   if (members.length === 0) throw new Error(`person ${key} has no faces`);
   const good = members.filter((m) => m.good);
   const shaping = good.length > 0 ? good : members;
@@ -807,7 +807,7 @@ export interface IncrementalResult {
 
 /** Somewhere a face can go in the incremental step: an existing person or a new group. */
 interface Target {
-  person: PersonSummary | null;
+  person: PersonCentroid | null;
   sum: ArrayLike<number>;
   count: number;
   /** Photos it holds, the batch's additions included. */
@@ -834,7 +834,7 @@ interface Target {
  * earlier singleton may now have company). Not every unassigned face: in an LFW-like library
  * that is ~40 % of all faces, i.e. a re-cluster. `people` need only hold the candidates.
  */
-export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, people: readonly PersonSummary[], opts: IncrementalOptions = {}, p: Readonly<ClusterRules> = CLUSTER_RULES): IncrementalResult {
+export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, people: readonly PersonCentroid[], opts: IncrementalOptions = {}, p: Readonly<ClusterRules> = CLUSTER_RULES): IncrementalResult {
   const n = faces.length;
   const byKey = new Map(people.map((q) => [q.key, q]));
   const rejected = new Map<number, Set<number>>();
@@ -856,7 +856,7 @@ export function assignIncremental(faces: readonly ClusterFace[], knn: Knn, peopl
     return c;
   };
   const personTargets = new Map<number, Target>();
-  const personTarget = (q: PersonSummary): Target => {
+  const personTarget = (q: PersonCentroid): Target => {
     let t = personTargets.get(q.key);
     // A person holds one face per photo, so its photos count its faces; the sum counts the good ones.
     if (!t) personTargets.set(q.key, (t = { person: q, sum: q.sum, count: q.count, photos: new Set(q.photoIds), added: [], good: q.count, poor: Math.max(0, q.photoIds.size - q.count) }));
