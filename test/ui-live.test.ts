@@ -5,12 +5,13 @@
  * server, real Chromium.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, serve, waitText, type Server } from './browser.ts';
-import { BBT, runCli } from './helpers.ts';
+import { NO_BROWSER, apiOf, ensureRendererBuilt, launch, serve, waitCount, waitText, type Server } from './browser.ts';
+import { BBT, runCli, tempDir } from './helpers.ts';
 import { indexedFixtureCopy, type IndexedCopy } from './indexed-fixture.ts';
 
 describe('an open page follows the library as it changes', { skip: NO_BROWSER }, () => {
@@ -69,5 +70,25 @@ describe('an open page follows the library as it changes', { skip: NO_BROWSER },
     assert.equal(r.code, 0, r.stderr);
     await waitText(card.getByTestId('person-name'), 'Penny', 15_000);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed), true, 'the page was not reloaded');
+  });
+
+  it('adds a second folder from the Library screen (indexed at once), and removes it again', async () => {
+    const second = join(tempDir('kith-second-folder-'), 'Raj');
+    mkdirSync(second);
+    await sharp(join(BBT, 'raj', 'raj2.png')).flop().jpeg({ quality: 92 }).toFile(join(second, 'raj-mirrored.jpg'));
+    await page.evaluate(() => ((globalThis as unknown as { location: { hash: string } }).location.hash = '#/library'));
+    const rows = page.getByTestId('folder-row');
+    await waitCount(rows, 1);
+    await page.getByTestId('folder-add-input').fill(second);
+    await page.getByTestId('folder-add').click();
+    await waitCount(rows, 2);
+    await waitText(rows.filter({ hasText: second }), /1 photo\b/, 60_000);
+    assert.deepEqual((await api('folders')).map((f) => f.path), [copy.library, second]);
+
+    page.once('dialog', (d) => void d.accept());
+    await rows.filter({ hasText: second }).getByTestId('folder-remove').click();
+    await waitCount(rows, 1);
+    assert.deepEqual((await api('folders')).map((f) => f.path), [copy.library]);
+    assert.ok(!(await api('exportFaces')).some((f) => f.photo.startsWith(second)), 'its faces left the library');
   });
 });
