@@ -105,9 +105,11 @@ describe('kith output in a pipe', () => {
 });
 
 describe('Ctrl+C during kith index', () => {
+  const N = 400;
   it('says the run was interrupted and will resume; the next run carries on where it stopped', async () => {
     const dir = tempDir('kith-sigint-');
-    const photos = copyFaces(join(dir, 'photos'), facesIn('lfw-dev').slice(0, 80));
+    // Enough photos that the run is still going when the first progress line (after ~2 s) arrives.
+    const photos = copyFaces(join(dir, 'photos'), facesIn('lfw-dev').slice(0, N));
     const db = join(dir, 'library.db');
     const args = ['index', join(dir, 'photos'), '--db', db, '--device', 'cpu', '--embedder', 'sirius'];
     const child = startCli(args);
@@ -118,7 +120,7 @@ describe('Ctrl+C during kith index', () => {
       child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
         // Mid-run: some photos done (before that, there is nothing in hand to keep).
-        if (/ [1-9]\d*\/80 photos \|/.test(stderr)) shown();
+        if (new RegExp(String.raw` [1-9]\d*/${N} photos \|`).test(stderr)) shown();
       }),
     );
     const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
@@ -126,7 +128,9 @@ describe('Ctrl+C during kith index', () => {
     child.kill('SIGINT');
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /Stopping after the photos in hand/);
-    const reached = /Indexing was interrupted at (\d+) of 80 photos\. Everything indexed so far is saved; run `kith index (\S+) --db (\S+) --device cpu --embedder sirius` again and it resumes where it stopped\./.exec(stdout);
+    const reached = new RegExp(
+      String.raw`Indexing was interrupted at (\d+) of ${N} photos\. Everything indexed so far is saved; run \`kith index (\S+) --db (\S+) --device cpu --embedder sirius\` again and it resumes where it stopped\.`,
+    ).exec(stdout);
     assert.ok(reached, stdout);
     assert.equal(reached[2], join(dir, 'photos'));
     assert.ok(Number(reached[1]) < photos.length, 'stopped before the end');
@@ -135,7 +139,7 @@ describe('Ctrl+C during kith index', () => {
     assert.equal(again.code, 0, again.stderr);
     const saved = Number(/(\d+) unchanged/.exec(again.stdout)![1]);
     assert.ok(saved > 0, `the interrupted run's photos were kept (${again.stdout})`);
-    assert.match(again.stdout, new RegExp(`80 photos found: ${80 - saved} indexed, ${saved} unchanged`));
+    assert.match(again.stdout, new RegExp(`${N} photos found: ${N - saved} indexed, ${saved} unchanged`));
   });
 });
 
