@@ -103,7 +103,11 @@ describe('a new user\'s first hour, at 800×600', { skip: NO_BROWSER }, () => {
     // Pause once a third of the folder is done.
     await pauseMidRun(server, page, { done: 15 });
     await page.getByTestId('resume-button').waitFor({ timeout: 60_000 });
-    const paused = await api('status');
+    // Paused at once; the run then stores the photos in hand and groups what it found.
+    const paused = await waitFor('the paused run to finish clustering', async () => {
+      const s = await api('status');
+      return s.indexing === null ? s : null;
+    }, { timeout: 60_000 });
     assert.equal(paused.paused, true);
     assert.ok(paused.photos >= 15 && paused.photos < photoCount, `${paused.photos} photos indexed before the pause`);
     assert.ok(paused.people > 0, 'the faces found before the pause are grouped into people');
