@@ -7,10 +7,11 @@
  *   dist/electron/preload.cjs  CommonJS, one self-contained file (sandboxed preloads cannot load others)
  *   dist/engine/engine-host.js ESM, forked by main as a utilityProcess
  *   dist/engine/photo-worker.js ESM, the indexing pool's worker threads (started by engine-host)
+ *   dist/engine/knn-worker.js   ESM, the full re-cluster's k-NN worker threads
  */
 import { build, type BuildOptions } from 'esbuild';
 import { rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Electron 45 runs Node 22 and Chromium 140. */
@@ -46,37 +47,20 @@ export async function buildApp(root = resolve(dirname(fileURLToPath(import.meta.
       target: [NODE_TARGET, CHROME_TARGET],
       external: ['electron'],
     }),
-    // The indexing pool's worker (analysis-pool.ts finds it next to the engine host's bundle).
-    build({
-      ...common,
-      entryPoints: ['native/pipeline/photo-worker.ts'],
-      outfile: join(outDir, 'engine', 'photo-worker.js'),
-      platform: 'node',
-      format: 'esm',
-      target: NODE_TARGET,
-      packages: 'external',
-    }),
-    // FaceIndex.searchAll's workers (ann.ts finds them next to the engine host's bundle).
-    build({
-      ...common,
-      entryPoints: ['native/search/knn-worker.ts'],
-      outfile: join(outDir, 'engine', 'knn-worker.js'),
-      platform: 'node',
-      format: 'esm',
-      target: NODE_TARGET,
-      packages: 'external',
-    }),
-    build({
-      ...common,
-      entryPoints: ['native/api/engine-host.ts'],
-      outfile: join(outDir, 'engine', 'engine-host.js'),
-      platform: 'node',
-      format: 'esm',
-      target: NODE_TARGET,
-      // Every package stays in node_modules: better-sqlite3, onnxruntime-node, sharp,
-      // hnswlib-node and heic-decode load native code or data files relative to themselves.
-      packages: 'external',
-    }),
+    // Every package stays in node_modules: better-sqlite3, onnxruntime-node, sharp, hnswlib-node
+    // and heic-decode load native code or data files relative to themselves. The workers' bundles
+    // sit next to the engine host's, where analysis-pool.ts and ann.ts look for them.
+    ...['native/api/engine-host.ts', 'native/pipeline/photo-worker.ts', 'native/search/knn-worker.ts'].map((entry) =>
+      build({
+        ...common,
+        entryPoints: [entry],
+        outfile: join(outDir, 'engine', `${basename(entry, '.ts')}.js`),
+        platform: 'node',
+        format: 'esm',
+        target: NODE_TARGET,
+        packages: 'external',
+      }),
+    ),
   ]);
 }
 

@@ -15,16 +15,11 @@ import {
   type ClusterFace,
   type Knn,
 } from './cluster.ts';
+import type { ClusterSummary as ApiClusterSummary } from '../api/types.ts';
 import type { Decision, FaceRow, Store } from '../store/index.ts';
 
-export interface ClusterSummary {
-  mode: 'full' | 'incremental';
-  faces: number;
-  people: number;
-  newPeople: number;
-  assigned: number;
-  unassigned: number;
-  ms: number;
+/** The API's summary of a clustering pass, with where its time went (for `bench:cluster`). */
+export interface ClusterSummary extends ApiClusterSummary {
   /** Where a full run's time went, ms: reading faces and decisions, the k-NN graph, clustering, writing people. */
   stages?: { read: number; knn: number; cluster: number; write: number; knnByWorkers: number; knnCached: boolean };
   /** Where an incremental run's time went, ms: reading, searching the library, the candidate people's summaries, the k-NN among the faces placed, placing, writing. */
