@@ -63,7 +63,7 @@ describe('a watched library indexes what changes in its folders', () => {
   it('indexes a burst of new photos in one run, and each later change in its own', async () => {
     const before = runCount(lib).n;
     await lib.engine.watchLibrary(TUNING);
-    // Never watched: indexed just now, so the snapshot starts from here (no run).
+    // Indexed just now: the run's record of the folder is where watching starts (no run).
     await waitFor('the first snapshot', () => existsSync(`${lib.db}.watch`) && readdirSync(`${lib.db}.watch`).length === 1);
     assert.equal(runCount(lib).n, before);
     assert.equal(statSync(`${lib.db}.watch`).mode & 0o777, 0o700, 'the snapshot folder is private');
@@ -130,9 +130,34 @@ describe('what changed while Kith was closed', () => {
   });
 });
 
+describe('a library indexed from the terminal and opened later', () => {
+  it('catches up on what changed in between, though it was never watched', async () => {
+    const lib = await library(); // `kith index`: a whole run records the folder as it read it
+    await lib.engine.close();
+    assert.deepEqual(readdirSync(`${lib.db}.watch`).length, 1, 'the run kept a record of the folder');
+
+    await newPhotoOf('howard', 2, join(lib.a, 'howard2.jpg'));
+    rmSync(join(lib.a, 'penny2.png'));
+
+    const engine = KithEngine.open(lib.db, FAST);
+    try {
+      const api = engine.client();
+      await engine.watchLibrary(TUNING);
+      const paths = await waitFor('the changes indexed', async () => {
+        const p = new Set((await api.exportFaces()).map((f) => f.photo));
+        return p.has(join(lib.a, 'howard2.jpg')) && !p.has(join(lib.a, 'penny2.png')) && p;
+      }, { timeout: 60_000 });
+      assert.equal(paths.size, 4);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe('a folder on a network share', () => {
   it('is looked at on a timer (no events come from a share), and the folder list says so', async () => {
     const lib = await library();
+    rmSync(`${lib.db}.watch`, { recursive: true }); // the run's own record (it took the folder for a local one)
     try {
       await lib.engine.watchLibrary({ ...TUNING, rescanMs: 300, kindOf: async () => 'network' });
       const [folder] = await lib.api.folders();

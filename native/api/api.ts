@@ -13,7 +13,7 @@ import { exportXmpSidecars, SIDECAR_STYLES, type SidecarStyle } from '../metadat
 import { MediaService } from '../library/media.ts';
 import { LibraryViews } from '../library/views.ts';
 import { LibraryFolders } from '../library/folders.ts';
-import { LibraryWatcher, type WatchTuning } from '../library/watch.ts';
+import { LibraryWatcher, snapshotBeforeRun, type WatchTuning } from '../library/watch.ts';
 import { onExternalCommits } from '../library/external-changes.ts';
 import { PeopleClusterer } from '../people/clusterer.ts';
 import { mergeQuestions } from '../people/merge-questions.ts';
@@ -84,6 +84,7 @@ export class KithEngine implements ApiHandler {
         return this.cluster(false);
       },
       finished: () => this.emit('changed', { reason: 'index' }),
+      beforeWholeRun: (roots) => snapshotBeforeRun(store.path, roots, (message) => opts.notice?.(message)),
     });
     this.events.setMaxListeners(100);
     const page = (v: unknown, fallback: number) => optInt(v, 'limit', fallback, MAX_PAGE);
@@ -243,6 +244,7 @@ export class KithEngine implements ApiHandler {
     this.job.pause();
     await live?.watcher.stop();
     await this.job.idle();
+    await this.naming.close(); // the adaptor's background retrain, if on
     if (this.ownsStore) this.store.close();
   }
 

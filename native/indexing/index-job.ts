@@ -19,6 +19,11 @@ export interface IndexJobHooks {
   indexed(): Promise<ClusterSummary>;
   /** The run ended (done, paused or failed). */
   finished(): void;
+  /**
+   * Before a run over the whole library reads its folders: record them as they are; the returned
+   * function keeps that record once the run has finished (library/watch.ts, snapshotBeforeRun).
+   */
+  beforeWholeRun?(roots: readonly string[]): Promise<() => Promise<void>>;
 }
 
 export interface IndexRunOptions {
@@ -75,6 +80,7 @@ export class IndexJob {
     const m = this.models.opts;
     const done = (async () => {
       try {
+        const keepSnapshot = opts.paths ? null : await this.hooks.beforeWholeRun?.(roots);
         const summary = await indexFolder(this.store, roots, {
           device: m.device,
           embedder: this.models.embedderName,
@@ -88,6 +94,7 @@ export class IndexJob {
             this.hooks.progress({ ...p });
           },
         });
+        if (!summary.interrupted) await keepSnapshot?.();
         if (summary.interrupted && !(opts.clusterWhenPaused ?? true)) return { summary, clustering: null };
         Object.assign(progress, { phase: 'clustering' });
         this.hooks.progress({ ...progress });

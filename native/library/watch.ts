@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import watcher from '@parcel/watcher';
 import { ensurePrivateDir, makePrivate } from '../store/library-files.ts';
@@ -94,11 +95,6 @@ export class LibraryWatcher {
     while (this.busy || this.timer) await (this.busy ?? new Promise((r) => setTimeout(r, 50)));
   }
 
-  private snapshotFile(folder: string): string {
-    const name = createHash('sha256').update(folder).digest('hex').slice(0, 32);
-    return join(`${this.dbPath}.watch`, `${name}.snapshot`);
-  }
-
   private async start(folder: string): Promise<void> {
     const kind = (await this.tuning.kindOf(folder)) === 'network' ? 'rescan' : 'events';
     if (kind === 'rescan') {
@@ -125,9 +121,9 @@ export class LibraryWatcher {
     }
     if (this.stopped) return sub.unsubscribe(); // closed while it was starting
     this.folders.set(folder, { kind, stop: () => sub.unsubscribe() });
-    const snapshot = this.snapshotFile(folder);
-    // Never watched (a new folder, or a library from before Kith watched): it was indexed just
-    // now or by the last run, so from here on is what counts; "Look for new photos" finds older changes.
+    const snapshot = snapshotFile(this.dbPath, folder);
+    // No record (a folder just added, whose run is going; or a library from before Kith kept
+    // records): from here on is what counts, and "Look for new photos" finds older changes.
     if (!existsSync(snapshot)) return this.writeSnapshot(folder);
     try {
       this.add((await watcher.getEventsSince(folder, snapshot)).map((e) => e.path));
@@ -188,13 +184,50 @@ export class LibraryWatcher {
 
   /** The folder as it is now, private like the library's other files. */
   private async writeSnapshot(folder: string): Promise<void> {
-    try {
-      ensurePrivateDir(`${this.dbPath}.watch`);
-      const file = this.snapshotFile(folder);
-      await watcher.writeSnapshot(folder, file);
-      makePrivate(file);
-    } catch (err) {
-      this.hooks.problem(`could not save what Kith has seen of ${folder}: ${(err as Error).message}`);
-    }
+    await writeFolderSnapshot(this.dbPath, folder, snapshotFile(this.dbPath, folder), (m) => this.hooks.problem(m));
   }
+}
+
+/** Where the snapshot of one library folder is kept (beside the library, never in the photo folder). */
+function snapshotFile(dbPath: string, folder: string): string {
+  const name = createHash('sha256').update(folder).digest('hex').slice(0, 32);
+  return join(`${dbPath}.watch`, `${name}.snapshot`);
+}
+
+async function writeFolderSnapshot(dbPath: string, folder: string, file: string, problem: (message: string) => void): Promise<boolean> {
+  try {
+    ensurePrivateDir(`${dbPath}.watch`);
+    await watcher.writeSnapshot(folder, file);
+    makePrivate(file);
+    return true;
+  } catch (err) {
+    problem(`could not save what Kith has seen of ${folder}: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+/**
+ * Record the library's folders as they are before a whole-library run (`kith index`, "Look for
+ * new photos") reads them; the returned function keeps the record once that run has finished.
+ * Taken before the scan, a change made during the run is seen again at the next start, never
+ * missed, so a library indexed from the terminal and opened later catches up on what changed in
+ * between. Network shares are skipped: they are looked at again at every start anyway.
+ */
+export async function snapshotBeforeRun(
+  dbPath: string,
+  folders: readonly string[],
+  problem: (message: string) => void,
+  kindOf: FolderKindOf = folderKind,
+): Promise<() => Promise<void>> {
+  const taken: Array<{ next: string; file: string }> = [];
+  for (const folder of folders) {
+    // A drive not connected is the indexer's to report; a share is looked at on every start.
+    if (!existsSync(folder) || (await kindOf(folder)) === 'network') continue;
+    const file = snapshotFile(dbPath, folder);
+    const next = `${file}.next`;
+    if (await writeFolderSnapshot(dbPath, folder, next, problem)) taken.push({ next, file });
+  }
+  return async () => {
+    for (const { next, file } of taken) await rename(next, file).catch((err: Error) => problem(`could not save what Kith has seen: ${err.message}`));
+  };
 }
