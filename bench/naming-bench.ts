@@ -16,8 +16,10 @@
 import '../native/pipeline/no-telemetry.ts';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { KithEngine } from '../native/api/api.ts';
+import { trainingSet } from '../native/people/adaptor-trainer.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
 import { Store } from '../native/store/index.ts';
 import { machine, machineLine, parseDevice, parseLimit, printJson, round, tempDir } from './common.ts';
@@ -72,6 +74,23 @@ async function clustersOf(api: Client): Promise<Map<number, number[]>> {
 }
 
 const pct = (x: number | null, digits = 1) => (x === null ? '—' : `${(x * 100).toFixed(digits)}%`);
+
+/**
+ * The adaptor retrains in the background after naming changes (adaptor-trainer.ts): wait until
+ * the stored one was trained on the names just given, as a user who asks a little later would
+ * find it. Its version says how many retrains the burst of names took.
+ */
+async function adaptorTrainedOnNames(store: Store, modelId: string): Promise<void> {
+  const want = trainingSet(store, modelId).fingerprint;
+  const t0 = performance.now();
+  while (store.adaptors.trainedOn(modelId) !== want) {
+    const failure = store.adaptors.lastFailure(modelId);
+    if (failure) throw new Error(`the adaptor's retrain failed: ${failure.message}`);
+    if (performance.now() - t0 > 300_000) throw new Error('the adaptor was not retrained within 5 minutes');
+    await sleep(100);
+  }
+  console.log(`adaptor: version ${store.adaptors.get(modelId)!.version} stored ${((performance.now() - t0) / 1000).toFixed(1)} s after the last name`);
+}
 
 function printFigures(title: string, f: NamingFigures): void {
   console.log(`${title}:`);
@@ -148,6 +167,8 @@ async function main(): Promise<void> {
       }
       console.log(`named: ${named.size} of ${candidates.length} people asked for (every other person with ≥ ${MIN_FACES} labelled faces); ${notFound.length} lead no cluster`);
 
+      if (values.adaptor) await adaptorTrainedOnNames(store, modelId);
+
       const t1 = performance.now();
       const suggestions = await api.suggestions();
       const suggestSec = (performance.now() - t1) / 1000;
@@ -180,6 +201,7 @@ async function main(): Promise<void> {
         halves: { 'A-D': firstHalf, 'E-H': secondHalf },
       });
     } finally {
+      await engine.close(); // ends a background adaptor retrain before its library closes
       store.close();
     }
   } finally {

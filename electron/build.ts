@@ -8,6 +8,7 @@
  *   dist/engine/engine-host.js ESM, forked by main as a utilityProcess
  *   dist/engine/photo-worker.js ESM, the indexing pool's worker threads (started by engine-host)
  *   dist/engine/knn-worker.js   ESM, the full re-cluster's k-NN worker threads
+ *   dist/engine/adaptor-worker.js ESM, the personal metric's background retrain (KITH_ADAPTOR=1)
  */
 import { build, type BuildOptions } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -50,7 +51,7 @@ export async function buildApp(root = resolve(dirname(fileURLToPath(import.meta.
     // Every package stays in node_modules: better-sqlite3, onnxruntime-node, sharp, hnswlib-node
     // and heic-decode load native code or data files relative to themselves. The workers' bundles
     // sit next to the engine host's, where analysis-pool.ts and ann.ts look for them.
-    ...['native/api/engine-host.ts', 'native/pipeline/photo-worker.ts', 'native/search/knn-worker.ts'].map((entry) =>
+    ...['native/api/engine-host.ts', 'native/pipeline/photo-worker.ts', 'native/search/knn-worker.ts', 'native/people/adaptor-worker.ts'].map((entry) =>
       build({
         ...common,
         entryPoints: [entry],

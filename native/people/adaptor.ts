@@ -485,3 +485,36 @@ function sample<T>(items: readonly T[], k: number, rand: () => number): T[] {
   }
   return a.slice(0, n);
 }
+
+/** The stored map a background retrain starts from (store/adaptors.ts's row, less its model). */
+export interface AdaptorWeights {
+  W: Float32Array;
+  W0: Float32Array;
+  inDim: number;
+  outDim: number;
+  version: number;
+}
+
+/** One background retrain, everything it needs by value: what a worker thread is handed. */
+export interface AdaptorJob {
+  /** The last stored map (warm start); null: start from the PCA of `library`. */
+  start: AdaptorWeights | null;
+  /** An even sample of the library's vectors, for the PCA start (empty when `start` is given). */
+  library: Float32Array[];
+  faces: TripletFace[];
+  notPerson: NotPerson[];
+  settings?: Partial<AdaptorSettings>;
+}
+
+export interface TrainedAdaptor extends AdaptorWeights {
+  stats: AdaptorStats;
+}
+
+/** Runs a job: warm-started from `start` (or the library's PCA), one training call, version + 1. */
+export function trainAdaptorJob(job: AdaptorJob): TrainedAdaptor {
+  const from = job.start
+    ? new Adaptor(job.start.W, job.start.W0, job.start.inDim, job.start.outDim, job.start.version, emptyStats())
+    : Adaptor.start(job.library, job.settings?.outDim ?? ADAPTOR_DEFAULTS.outDim, job.settings?.seed ?? ADAPTOR_DEFAULTS.seed);
+  const a = from.train(job.faces, job.notPerson, job.settings);
+  return { W: a.W, W0: a.W0, inDim: a.inDim, outDim: a.outDim, version: a.version, stats: a.stats };
+}

@@ -6,7 +6,8 @@
  * decisions like any other (stored, replayed, undoable).
  */
 import type { OpResult, Suggestion } from '../api/types.ts';
-import { Adaptor, type NotPerson, type TripletFace } from './adaptor.ts';
+import { Adaptor } from './adaptor.ts';
+import { AdaptorTrainer, type AdaptorTrainerOptions } from './adaptor-trainer.ts';
 import { confidenceOf, trainNamer, type NamedExample, type Namer, type NameGuess } from './classify.ts';
 import { type PeopleService } from './service.ts';
 import { UserError } from '../common/user-error.ts';
@@ -31,9 +32,18 @@ export const ADAPTOR_ON = false;
 /** The namer's gate in the adapted space: 99% correct-accept on A–D with α 0.4, λ 0.1 (bench/naming-adaptor.ts). */
 export const ADAPTED_GATE = 0.6023;
 
+export interface NamingOptions {
+  /** Use the adaptor (default: ADAPTOR_ON or KITH_ADAPTOR=1). */
+  adaptor?: boolean;
+  /** The adaptor's background retrain (debounce, where jobs run). */
+  trainer?: AdaptorTrainerOptions;
+}
+
 export class Naming {
   private adaptor: Adaptor | null = null;
-  private readonly useAdaptor = ADAPTOR_ON || process.env.KITH_ADAPTOR === '1';
+  private readonly useAdaptor: boolean;
+  /** Retrains the adaptor in the background after naming changes; the namer only reads what it stored. */
+  private readonly trainer: AdaptorTrainer | null;
 
   private namer: Namer | null = null;
   private stale = true;
@@ -42,12 +52,36 @@ export class Naming {
   constructor(
     private readonly store: Store,
     private readonly modelId: string,
-  ) {}
+    opts: NamingOptions = {},
+  ) {
+    this.useAdaptor = opts.adaptor ?? (ADAPTOR_ON || process.env.KITH_ADAPTOR === '1');
+    this.trainer = this.useAdaptor
+      ? new AdaptorTrainer(store, modelId, {
+          ...opts.trainer,
+          trained: (version) => {
+            this.stale = true; // the next question is asked in the new space
+            this.cached = null;
+            opts.trainer?.trained?.(version);
+          },
+        })
+      : null;
+  }
 
-  /** Decisions or people changed: retrain before the next question. */
+  /** Decisions or people changed: retrain the namer before the next question, and the adaptor in the background. */
   invalidate(): void {
     this.stale = true;
     this.cached = null;
+    this.trainer?.schedule();
+  }
+
+  /** Resolves once no adaptor retrain is pending or running. */
+  adaptorIdle(): Promise<void> {
+    return this.trainer?.idle() ?? Promise.resolve();
+  }
+
+  /** Stops the background retrain (waiting for one in flight). */
+  close(): Promise<void> {
+    return this.trainer?.close() ?? Promise.resolve();
   }
 
   /** The namer for the current decisions, warm-started from the last one; null while no one is named. */
@@ -62,8 +96,9 @@ export class Naming {
       examples.push({ vector: face.embedding, personId: d.personId, faceId: d.faceId, rejected: d.kind === 'reject' });
     }
     const people = new Set(examples.filter((e) => !e.rejected).map((e) => e.personId));
-    if (this.useAdaptor && people.size > 0) {
-      this.adaptor = this.trainAdaptor(examples);
+    // Never trained here: the background retrain stores each new W; until the first one, the raw vectors.
+    this.adaptor = this.useAdaptor && people.size > 0 ? this.storedAdaptor() : null;
+    if (this.adaptor) {
       const mapped = this.adaptor.applyMany(examples.map((e) => e.vector));
       examples.forEach((e, i) => (e.vector = mapped[i]!));
     }
@@ -72,22 +107,12 @@ export class Naming {
     return this.namer;
   }
 
-  /**
-   * The adaptor for the current decisions: warm-started from the stored one (or the PCA start
-   * of the library's vectors), trained, stored with its version.
-   */
-  private trainAdaptor(examples: readonly NamedExample[]): Adaptor {
-    let start = this.adaptor;
-    if (!start) {
-      const row = this.store.adaptors.get(this.modelId);
-      if (row) start = new Adaptor(row.weights, row.start, row.inDim, row.outDim, row.version, { ms: 0, steps: 0, activeTriplets: 0, lastLoss: 0 });
-      else start = Adaptor.start(this.store.faces.idsFor(this.modelId).map((id) => this.store.faces.get(id)!.embedding));
-    }
-    const faces: TripletFace[] = examples.filter((e) => !e.rejected);
-    const notPerson: NotPerson[] = examples.filter((e) => e.rejected);
-    const a = start.train(faces, notPerson);
-    this.store.adaptors.put({ modelId: this.modelId, version: a.version, inDim: a.inDim, outDim: a.outDim, weights: a.W, start: a.W0 });
-    return a;
+  /** The newest stored adaptor (kept when its version has not changed), or null while none is stored. */
+  private storedAdaptor(): Adaptor | null {
+    const row = this.store.adaptors.get(this.modelId);
+    if (!row) return null;
+    if (this.adaptor?.version === row.version) return this.adaptor;
+    return new Adaptor(row.weights, row.start, row.inDim, row.outDim, row.version, { ms: 0, steps: 0, activeTriplets: 0, lastLoss: 0 });
   }
 
   /** The namer's answers, gated (in the adapted space when the adaptor is on). */
