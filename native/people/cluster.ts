@@ -300,93 +300,88 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
+/** Two non-negative ints below 2^26 packed into one exactly representable double, ordered as (x, y). */
+const PAIR = 2 ** 26;
+
 /**
- * Max-heap of candidate merges on margin (linkage minus threshold; ties go to the pair with the
- * smaller roots, so the order is fixed by face ids). Struct-of-arrays with no per-item objects:
- * a 100k-face run pushes millions of candidates, and garbage per push dominated the run time.
+ * Max-heap of candidate merges on key (a margin: linkage minus threshold; ties go to the pair
+ * with the smaller roots, so the order is fixed by face ids). An entry is exact (its linkage
+ * computed) or a bound (an upper bound on the margin, see agglomerate). One Float64Array of
+ * three doubles per entry (key; a·2^26 + b; the versions and the exact flag), sifted by moving
+ * a hole, four children per node: a 100k-face run pushes millions of candidates, and the heap
+ * outgrows the caches, so a sift's cost is its levels (each one or two cache lines this way).
  */
 class MergeHeap {
-  private margin = new Float64Array(1024);
-  private a = new Int32Array(1024);
-  private b = new Int32Array(1024);
-  private va = new Int32Array(1024);
-  private vb = new Int32Array(1024);
-  private intArrays: Int32Array[] = [this.a, this.b, this.va, this.vb];
+  private data = new Float64Array(3 * 1024);
   size = 0;
   /** The last popped entry. */
-  top = { margin: 0, a: 0, b: 0, va: 0, vb: 0 };
+  top = { key: 0, a: 0, b: 0, va: 0, vb: 0, exact: false };
 
-  private before(i: number, j: number): boolean {
-    const mi = this.margin[i]!, mj = this.margin[j]!;
-    if (mi !== mj) return mi > mj;
-    if (this.a[i] !== this.a[j]) return this.a[i]! < this.a[j]!;
-    return this.b[i]! < this.b[j]!;
-  }
-
-  private swap(i: number, j: number): void {
-    const m = this.margin[i]!;
-    this.margin[i] = this.margin[j]!;
-    this.margin[j] = m;
-    for (const arr of this.intArrays) {
-      const t = arr[i]!;
-      arr[i] = arr[j]!;
-      arr[j] = t;
+  push(key: number, a: number, b: number, va: number, vb: number, exact: boolean): void {
+    if (a >= PAIR || b >= PAIR || va >= PAIR || vb >= PAIR) throw new Error('merge heap: index out of range');
+    if (3 * this.size === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
     }
-  }
-
-
-  private grow(): void {
-    const n = this.margin.length * 2;
-    const m = new Float64Array(n);
-    m.set(this.margin);
-    this.margin = m;
-    for (const key of ['a', 'b', 'va', 'vb'] as const) {
-      const next = new Int32Array(n);
-      next.set(this[key]);
-      this[key] = next;
-    }
-    this.intArrays = [this.a, this.b, this.va, this.vb];
-  }
-
-  push(margin: number, a: number, b: number, va: number, vb: number): void {
-    if (this.size === this.margin.length) this.grow();
+    const d = this.data;
+    const ab = a * PAIR + b;
     let i = this.size++;
-    this.margin[i] = margin;
-    this.a[i] = a;
-    this.b[i] = b;
-    this.va[i] = va;
-    this.vb[i] = vb;
     while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.before(i, p)) break;
-      this.swap(i, p);
-      i = p;
+      const up = (i - 1) >> 2;
+      const k = d[3 * up]!;
+      if (key < k || (key === k && ab > d[3 * up + 1]!)) break;
+      d[3 * i] = k;
+      d[3 * i + 1] = d[3 * up + 1]!;
+      d[3 * i + 2] = d[3 * up + 2]!;
+      i = up;
     }
+    d[3 * i] = key;
+    d[3 * i + 1] = ab;
+    d[3 * i + 2] = (va * PAIR + vb) * 2 + (exact ? 1 : 0);
   }
 
   /** Remove the best entry into `top`; false when empty. */
   pop(): boolean {
     if (this.size === 0) return false;
+    const d = this.data;
     const t = this.top;
-    t.margin = this.margin[0]!;
-    t.a = this.a[0]!;
-    t.b = this.b[0]!;
-    t.va = this.va[0]!;
-    t.vb = this.vb[0]!;
+    t.key = d[0]!;
+    const ab = d[1]!, vv = d[2]!;
+    t.a = Math.floor(ab / PAIR);
+    t.b = ab - t.a * PAIR;
+    t.exact = vv % 2 === 1;
+    const v = (vv - (t.exact ? 1 : 0)) / 2;
+    t.va = Math.floor(v / PAIR);
+    t.vb = v - t.va * PAIR;
     const last = --this.size;
-    if (last > 0) {
-      this.swap(0, last);
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < last && this.before(l, m)) m = l;
-        if (r < last && this.before(r, m)) m = r;
-        if (m === i) break;
-        this.swap(i, m);
-        i = m;
+    if (last === 0) return true;
+    // Sift the last entry down from the root.
+    const key = d[3 * last]!, lab = d[3 * last + 1]!, lvv = d[3 * last + 2]!;
+    let i = 0;
+    for (;;) {
+      const first = 4 * i + 1;
+      if (first >= last) break;
+      // The best of up to four children.
+      let c = first;
+      let kc = d[3 * first]!;
+      const end = Math.min(first + 4, last);
+      for (let x = first + 1; x < end; x++) {
+        const kx = d[3 * x]!;
+        if (kx > kc || (kx === kc && d[3 * x + 1]! < d[3 * c + 1]!)) {
+          c = x;
+          kc = kx;
+        }
       }
+      if (key > kc || (key === kc && lab < d[3 * c + 1]!)) break;
+      d[3 * i] = kc;
+      d[3 * i + 1] = d[3 * c + 1]!;
+      d[3 * i + 2] = d[3 * c + 2]!;
+      i = c;
     }
+    d[3 * i] = key;
+    d[3 * i + 1] = lab;
+    d[3 * i + 2] = lvv;
     return true;
   }
 }
@@ -519,64 +514,106 @@ function canonicalOrder(faces: readonly ClusterFace[]): { order: number[]; rank:
 }
 
 /**
+ * How far a linkage bound may sit below the linkage as computed and still be trusted: float32
+ * sums and the float64 dot each round, so a bound derived from earlier computed linkages can
+ * undershoot a fresh computation of the same pair by ~1e-6 at most. Bounds are raised by this.
+ */
+const BOUND_SLACK = 1e-4;
+
+/**
  * Agglomerate the given canonical indices by average linkage over the kNN edges among them.
  * Only pairs with a kNN edge ≥ the lowest possible threshold are ever compared: a pair of
  * clusters whose mean cross similarity reaches it has at least one cross pair reaching it.
+ *
+ * The best pair merges first (largest margin over its threshold). Every adjacent pair keeps an
+ * upper bound on its linkage, exact once computed: when A and B merge into R, R's linkage to a
+ * neighbour C is exactly (|A|·L(A,C) + |B|·L(B,C)) / (|A| + |B|), so the stored figures bound
+ * it (for a side never adjacent to C, the Cauchy–Schwarz bound |ΣX|·|ΣC| / (|X|·|C|)). A pair
+ * is queued on its bound and its linkage computed from the sums only when it reaches the top
+ * of the queue, then queued again on the exact figure; a pair whose bound is under its
+ * threshold is not queued at all. Bounds are never below the exact figures, so an exact entry
+ * at the top is the best pair: the merges, their order and every linkage compared are those
+ * of computing every pair at every step, which a large person absorbing faces one at a time
+ * made the cost of the whole run (each step recomputed its linkage to hundreds of neighbours).
  */
-function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number) => readonly KnnEdge[], p: Readonly<ClusterRules>): void {
+function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists, vector: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
   const inSet = new Uint8Array(cl.parent.length);
   for (const c of members) inSet[c] = 1;
   const floor = p.linkage;
-  const adj = new Map<number, Set<number>>();
-  const link = (a: number, b: number) => {
+  /** Per root: adjacent root → upper bound on their linkage (exact once computed). */
+  const adj = new Map<number, Map<number, number>>();
+  const link = (a: number, b: number, bound: number) => {
     let s = adj.get(a);
-    if (!s) adj.set(a, (s = new Set()));
-    s.add(b);
+    if (!s) adj.set(a, (s = new Map()));
+    s.set(b, Math.max(s.get(b) ?? bound, bound));
   };
   for (const c of members) {
     const rc = cl.find(c);
-    for (const e of edges(c)) {
-      if (!inSet[e.j] || e.similarity < floor) continue;
-      const rj = cl.find(e.j);
+    for (let k = edges.start[c]!; k < edges.start[c + 1]!; k++) {
+      const j = edges.j[k]!, similarity = edges.sim[k]!;
+      if (!inSet[j] || similarity < floor) continue;
+      const rj = cl.find(j);
       if (rj === rc) continue;
-      link(rc, rj);
-      link(rj, rc);
+      // Between two lone faces the linkage is the edge's cosine (the index's own float32
+      // arithmetic, well inside BOUND_SLACK); otherwise all that is known is that it is at most 1.
+      const bound = cl.sum[rc] === vector(c) && cl.sum[rj] === vector(j) ? similarity : 1;
+      link(rc, rj, bound);
+      link(rj, rc, bound);
     }
   }
+  /** |Σ| per root, for the Cauchy–Schwarz bound. */
+  const norm = new Float64Array(cl.parent.length);
+  for (const r of adj.keys()) norm[r] = Math.sqrt(dot32(cl.sum[r]!, cl.sum[r]!));
   const heap = new MergeHeap();
-  const push = (a: number, b: number) => {
+  const threshold = (x: number, y: number) => mergeThreshold(p, cl.count[x]!, cl.count[y]!);
+  /** Queue the pair on an upper bound of its linkage, unless even that cannot merge. */
+  const pushBound = (a: number, b: number, bound: number) => {
     const x = Math.min(a, b), y = Math.max(a, b);
-    const sim = cl.linkage(x, y);
-    // Queued best margin first (linkage above its threshold), so the strongest merge happens first.
-    if (merges(p, sim, cl.count[x]!, cl.count[y]!)) heap.push(sim - mergeThreshold(p, cl.count[x]!, cl.count[y]!), x, y, cl.version[x]!, cl.version[y]!);
+    const key = bound + BOUND_SLACK - threshold(x, y);
+    if (key >= 0) heap.push(key, x, y, cl.version[x]!, cl.version[y]!, false);
   };
-  // Push order does not matter: the heap orders by (margin, a, b) totally, so pops are fixed.
-  for (const [a, near] of adj) for (const b of near) if (a < b) push(a, b);
+  for (const [a, near] of adj) for (const [b, bound] of near) if (a < b) pushBound(a, b, bound);
   while (heap.pop()) {
     const top = heap.top;
     if (cl.version[top.a] !== top.va || cl.version[top.b] !== top.vb) continue;
     const { a, b } = top;
+    if (!top.exact) {
+      // Its turn: the exact figure, queued again when it merges (the same rule as merges()).
+      const sim = cl.linkage(a, b);
+      adj.get(a)!.set(b, sim);
+      adj.get(b)!.set(a, sim);
+      if (merges(p, sim, cl.count[a]!, cl.count[b]!)) heap.push(sim - threshold(a, b), a, b, top.va, top.vb, true);
+      continue;
+    }
     if (!cl.compatible(a, b)) {
       // Constraints only accumulate as clusters grow, so this pair can never merge.
       adj.get(a)?.delete(b);
       adj.get(b)?.delete(a);
       continue;
     }
+    const ca = cl.count[a]!, cb = cl.count[b]!;
+    const perA = norm[a]! / ca, perB = norm[b]! / cb;
+    const ma = adj.get(a)!, mb = adj.get(b)!;
     const root = cl.union(a, b);
     const gone = root === a ? b : a;
-    const na = adj.get(root) ?? new Set<number>();
-    const ng = adj.get(gone) ?? new Set<number>();
+    norm[root] = Math.sqrt(dot32(cl.sum[root]!, cl.sum[root]!));
     adj.delete(gone);
-    na.delete(gone);
-    for (const c of ng) {
-      if (c === root) continue;
+    const next = new Map<number, number>();
+    const update = (c: number) => {
+      if (c === a || c === b || next.has(c)) return;
+      const perC = norm[c]! / cl.count[c]!;
+      const la = ma.get(c) ?? Math.min(1, perA * perC);
+      const lb = mb.get(c) ?? Math.min(1, perB * perC);
+      const bound = (ca * la + cb * lb) / (ca + cb);
+      next.set(c, bound);
       const s = adj.get(c)!;
       s.delete(gone);
-      s.add(root);
-      na.add(c);
-    }
-    adj.set(root, na);
-    for (const c of na) push(root, c);
+      s.set(root, bound);
+      pushBound(root, c, bound);
+    };
+    for (const c of ma.keys()) update(c);
+    for (const c of mb.keys()) update(c);
+    adj.set(root, next);
   }
 }
 
@@ -587,12 +624,12 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: (c: number
  * photo-mates competing for one person resolve by similarity and the outcome does not depend
  * on face order.
  */
-function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) => boolean, edges: (c: number) => readonly KnnEdge[], vec: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
+function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) => boolean, edges: EdgeLists, vec: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
   const choices: Array<{ c: number; root: number; sim: number }> = [];
   for (const c of lone) {
     const roots: number[] = [];
-    for (const e of edges(c)) {
-      const r = cl.find(e.j);
+    for (let k = edges.start[c]!; k < edges.start[c + 1]!; k++) {
+      const r = cl.find(edges.j[k]!);
       if (r !== cl.find(c) && isTarget(r) && cl.compatible(cl.find(c), r)) roots.push(r);
     }
     const v = vec(c);
@@ -618,7 +655,6 @@ function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) 
 
 /** Canonical-index view of the caller's Knn: neighbours as canonical indices, self and strays dropped. */
 function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly number[], rank: Int32Array): (c: number) => KnnEdge[] {
-  // Not cached: each face's list is read once or twice, and at 100k faces a cache costs ~150 MB.
   return (c) => {
     const list: KnnEdge[] = [];
     for (const e of knn(order[c]!)) {
@@ -634,20 +670,32 @@ function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly
  * photo and its resized copy weigh as one face in every linkage, size and evidence rule.
  * kNN edges come most similar first, so only the head of each list is read.
  */
-function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edges: (c: number) => readonly KnnEdge[], rule: NearDuplicateRule): void {
+function collapseNearDuplicates(cl: Clusters, canon: readonly ClusterFace[], edges: EdgeLists, rule: NearDuplicateRule): void {
   for (let c = 0; c < canon.length; c++) {
     if (!canon[c]!.box) continue;
-    for (const e of edges(c)) {
-      if (e.similarity < rule.similarity) break;
-      if (!isNearDuplicate(canon[c]!, canon[e.j]!, e.similarity, rule)) continue;
-      const a = cl.find(c), b = cl.find(e.j);
+    for (let k = edges.start[c]!; k < edges.start[c + 1]!; k++) {
+      const j = edges.j[k]!, similarity = edges.sim[k]!;
+      if (similarity < rule.similarity) break;
+      if (!isNearDuplicate(canon[c]!, canon[j]!, similarity, rule)) continue;
+      const a = cl.find(c), b = cl.find(j);
       if (a !== b && cl.compatible(a, b)) cl.absorb(a, b);
     }
   }
 }
 
-/** Every face's edges read once into flat typed arrays, handed out as fresh lists. */
-function edgeCache(edges: (c: number) => KnnEdge[], n: number): (c: number) => KnnEdge[] {
+/**
+ * Every face's kNN edges as canonical indices, most similar first (ties by index), in flat
+ * arrays: face c's edges are j[k], sim[k] for k in [start[c], start[c + 1]). Read once (each
+ * read may be a kNN query) and walked by the near-duplicate pass, the agglomeration and the
+ * attachment without an object per edge (12 bytes each: ~40 MB at 100k faces).
+ */
+interface EdgeLists {
+  start: Int32Array;
+  j: Int32Array;
+  sim: Float64Array;
+}
+
+function edgeLists(edges: (c: number) => KnnEdge[], n: number): EdgeLists {
   const start = new Int32Array(n + 1);
   let js = new Int32Array(Math.max(16, n * 8));
   let sims = new Float64Array(js.length);
@@ -669,11 +717,7 @@ function edgeCache(edges: (c: number) => KnnEdge[], n: number): (c: number) => K
     });
     start[c + 1] = at + list.length;
   }
-  return (c) => {
-    const out: KnnEdge[] = [];
-    for (let k = start[c]!; k < start[c + 1]!; k++) out.push({ j: js[k]!, similarity: sims[k]! });
-    return out;
-  };
+  return { start, j: js, sim: sims };
 }
 
 /**
@@ -692,9 +736,7 @@ export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: Clus
     (cl.cannot[a] ??= []).push(b);
     (cl.cannot[b] ??= []).push(a);
   }
-  // Read once and kept compactly (12 bytes per edge): the near-duplicate pass, the
-  // agglomeration and the attachment all walk them, and each read is a kNN query.
-  const edges = p.nearDuplicates ? edgeCache(canonicalEdges(faces, knn, order, rank), n) : canonicalEdges(faces, knn, order, rank);
+  const edges = edgeLists(canonicalEdges(faces, knn, order, rank), n);
 
   const grouped = seedGroups(cl, opts.mustLink ?? [], rank);
   if (p.nearDuplicates) collapseNearDuplicates(cl, canon, edges, p.nearDuplicates);
@@ -709,7 +751,7 @@ export function clusterFaces(faces: readonly ClusterFace[], knn: Knn, opts: Clus
     if (goodUnit[r]) good.push(c);
     else if (r === c) poor.push(c); // a poor unit attaches once, as its root
   }
-  agglomerate(cl, good, edges, p);
+  agglomerate(cl, good, edges, (c) => canon[c]!.vector, p);
   const isGoodRoot = new Uint8Array(n);
   for (const c of good) isGoodRoot[cl.find(c)] = 1;
   attach(cl, poor, (r) => isGoodRoot[r] === 1 && cl.count[r]! >= p.joinMinSize, edges, (c) => canon[c]!.vector, p);
