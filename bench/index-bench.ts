@@ -5,14 +5,15 @@
  */
 import '../native/pipeline/no-telemetry.ts';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import type { StageTimes } from '../native/api/types.ts';
 import { threadLayout, type ThreadLayout } from '../native/pipeline/analysis-pool.ts';
 import { DEFAULT_EMBEDDER } from '../native/pipeline/embed.ts';
-import type { ModelsOnlyMessage, ModelsOnlySetup } from './models-only-worker.ts';
+import { modelsPhotosPerSec, spread, timeModels } from './models-only.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
-import { limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round } from './common.ts';
-import { runKith } from './kith-run.ts';
+import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round } from './common.ts';
+import type { KithRun } from './kith-run.ts';
+import { stageCpu } from './stage-cpu.ts';
 
 const USAGE = `usage: npm run bench:index -- <folder> [--db FILE [--reuse]] [--device cpu|gpu|auto]
          [--embedder ensemble|sirius|fr-feature] [--limit N] [--sample N] [--layouts 2x1,1x2]
@@ -20,49 +21,22 @@ const USAGE = `usage: npm run bench:index -- <folder> [--db FILE [--reuse]] [--d
   --limit N     index only the first N photos (sorted)
   --sample N    photos run through the models alone for the models-only figure (default 64)
   --layouts L   worker × thread layouts to compare, each measured models-only and end to end
-                (default: the one Kith picks for this machine)`;
+                (default: the one Kith picks for this machine)
+  --no-breakdown  skip the CPU-time-per-stage pass over the sample`;
 
-interface ModelOnly {
-  photos: number;
-  faces: number;
-  /** Wall time of the slowest worker, from "go" to its last inference. */
-  wallMs: number;
-}
-
-/**
- * The models alone, with `layout`'s workers and threads: each worker decodes and prepares its
- * share of `paths` before the clock, then runs only the detector and the embedder. Photos per
- * second at this pace is what the pipeline could reach if nothing but inference took time.
- */
-async function timeModels(paths: string[], embedder: string, layout: ThreadLayout): Promise<ModelOnly> {
-  const workers = Math.max(1, layout.workers);
-  const shares = Array.from({ length: workers }, (_, w) => paths.filter((_, i) => i % workers === w));
-  const url = new URL('./models-only-worker.ts', import.meta.url);
-  const started = shares.map((share) => {
-    const worker = new Worker(url, { workerData: { paths: share, embedder, threads: layout.threads } satisfies ModelsOnlySetup });
-    const next = () => new Promise<ModelsOnlyMessage>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
+/** The timed end-to-end run, in a child process of its own so its peak RSS is the indexing's alone. */
+function endToEndInChild(folder: string, args: string[]): Promise<KithRun> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [...process.execArgv, import.meta.filename, folder, ...args, '--only-run'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(JSON_PREFIX));
+      if (code !== 0 || !line) reject(new Error(`the end-to-end run failed (exit ${code})`));
+      else resolve(JSON.parse(line.slice(JSON_PREFIX.length)) as KithRun);
     });
-    return { worker, next };
   });
-  try {
-    const ready = await Promise.all(started.map((s) => s.next()));
-    const t0 = performance.now();
-    const done = started.map((s) => s.next());
-    for (const s of started) s.worker.postMessage('go');
-    await Promise.all(done);
-    const count = (k: 'photos' | 'faces') => ready.reduce((n, m) => n + (m.kind === 'ready' ? m[k] : 0), 0);
-    return { photos: count('photos'), faces: count('faces'), wallMs: performance.now() - t0 };
-  } finally {
-    await Promise.all(started.map((s) => s.worker.terminate()));
-  }
-}
-
-/** `count` paths spread evenly over the list, so the sample is not one corner of the library. */
-function spread<T>(items: readonly T[], count: number): T[] {
-  if (count >= items.length) return [...items];
-  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
 }
 
 /** "2x1,1x2" → layouts of workers × threads; none given: the product's own layout for this machine. */
@@ -81,6 +55,7 @@ async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
+    allowNegative: true,
     options: {
       db: { type: 'string' },
       reuse: { type: 'boolean', default: false },
@@ -89,12 +64,18 @@ async function main(argv: string[]): Promise<void> {
       limit: { type: 'string' },
       sample: { type: 'string', default: '64' },
       layouts: { type: 'string' },
+      breakdown: { type: 'boolean', default: true },
+      'only-run': { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) throw new Error(USAGE);
   const sample = parseLimit(values.sample)!;
   const device = parseDevice(values.device);
   const layouts = parseLayouts(values.layouts);
+  if (values['only-run']) {
+    const { runKith } = await import('./kith-run.ts');
+    return printJson(await runKith(positionals[0]!, { device, embedder: values.embedder, db: values.db, reuse: values.reuse, layout: layouts[0] }));
+  }
   // A limited run indexes symlinks in a temporary folder: paths a real library must never keep.
   if (values.limit && values.db) throw new Error('--limit cannot be combined with --db');
   if (values.db && layouts.length > 1) throw new Error('--db indexes one library once: give one layout');
@@ -108,12 +89,13 @@ async function main(argv: string[]): Promise<void> {
     for (const layout of layouts) {
       // Models alone first (same photos, same threads), then the whole pipeline.
       const models = device === 'gpu' ? null : await timeModels(sampled, embedderName, layout);
-      const run = await runKith(photos.folder, { device, embedder: values.embedder, db: values.db, reuse: values.reuse, layout });
+      const pass = ['--device', device, '--layouts', `${layout.workers}x${layout.threads}`, ...(values.embedder ? ['--embedder', values.embedder] : []), ...(values.db ? ['--db', values.db] : []), ...(values.reuse ? ['--reuse'] : [])];
+      const run = await endToEndInChild(photos.folder, pass);
       const s = run.summary;
       const n = s.indexed;
       const wallSec = s.wallMs / 1000;
       const perPhoto = Object.fromEntries(Object.entries(s.stages).map(([k, ms]) => [k, n > 0 ? round(ms / n, 2) : null])) as Record<keyof StageTimes, number | null>;
-      const modelsPerSec = models && models.photos > 0 ? models.photos / (models.wallMs / 1000) : null;
+      const modelsPerSec = models && modelsPhotosPerSec(models);
       const photosPerSec = n / wallSec;
       const result = {
         bench: 'index',
@@ -133,6 +115,7 @@ async function main(argv: string[]): Promise<void> {
         facesPerSec: round(s.faces / wallSec, 2),
         msPerPhoto: perPhoto,
         peakRssMiB: run.peakRssMiB,
+        cpuMsPerPhoto: n > 0 ? round((run.cpuSec * 1000) / n) : null,
         modelsOnly: models && { photos: models.photos, faces: models.faces, photosPerSec: modelsPerSec && round(modelsPerSec, 2) },
         endToEndOverModelsOnly: modelsPerSec ? round(photosPerSec / modelsPerSec, 2) : null,
         machine: mach,
@@ -143,11 +126,18 @@ async function main(argv: string[]): Promise<void> {
         console.log(`  models only: ${models.photos} photos, ${models.faces} faces decoded and packed before the clock → ${round(modelsPerSec, 2)} photos/s`);
       }
       console.log(`  end to end: ${n} photos indexed (${s.scanned} scanned, ${s.unchanged} unchanged, ${s.errors} errors), ${s.faces} faces in ${result.wallSec} s → ${result.photosPerSec} photos/s`);
-      console.log(`  models load + warm-up ${result.loadSec} s (before the clock); peak RSS ${run.peakRssMiB} MiB`);
+      console.log(`  models load + warm-up ${result.loadSec} s (before the clock); peak RSS of the indexing process ${run.peakRssMiB} MiB; ${round(run.cpuSec * 1000 / Math.max(1, n))} CPU ms per photo`);
       console.log(`  ms per photo by stage (summed over workers; stages overlap): ${Object.entries(perPhoto).map(([k, v]) => `${k} ${v ?? '-'}`).join(', ')}`);
       if (result.endToEndOverModelsOnly !== null) console.log(`  end to end / models only: ${result.endToEndOverModelsOnly} (1.0 = the pipeline runs at the models' pace)`);
       console.log(`  load average after: ${result.loadAfter.join(' ')}`);
       printJson(result);
+    }
+    if (values.breakdown && device !== 'gpu') {
+      // Last, in this process: its sessions are made here with one thread, as a worker's are.
+      const cpu = await stageCpu(sampled, embedderName);
+      console.log(`\nCPU ms per photo by stage, one thread, photo by photo (${cpu.photos} photos, ${cpu.faces} faces): ${Object.entries(cpu.msPerPhoto).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(`  models (detector + embed) are ${cpu.modelsShare} of it: about the best end to end ÷ models only when every core is busy`);
+      printJson({ bench: 'index-stages', folder: positionals[0], ...cpu, machine: mach, loadAfter: machine().load });
     }
   } finally {
     photos.remove();

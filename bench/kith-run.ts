@@ -5,11 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALIGNED_SIZE } from '../native/pipeline/align.ts';
-import { detectFaces } from '../native/pipeline/detect.ts';
+import { loadDetector } from '../native/pipeline/detect.ts';
 import { DEFAULT_EMBEDDER, Embedder } from '../native/pipeline/embed.ts';
 import { indexFolder, type IndexSummary } from '../native/indexing/indexer.ts';
-import { loadManifest, MODELS_DIR, sessionFor, type DeviceChoice, type LoadedSession } from '../native/pipeline/runtime.ts';
+import { MODELS_DIR, type DeviceChoice } from '../native/pipeline/runtime.ts';
 import { Store } from '../native/store/index.ts';
 import { startAnalyser, type ThreadLayout } from '../native/pipeline/analysis-pool.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
@@ -23,8 +22,6 @@ export interface KithRun {
   peakRssMiB: number;
   /** CPU seconds (all threads) spent in the timed indexing run. */
   cpuSec: number;
-  detector: LoadedSession;
-  embedder: Embedder;
 }
 
 export interface KithRunOptions {
@@ -47,13 +44,11 @@ export async function runKith(folder: string, opts: KithRunOptions): Promise<Kit
   const notice = (line: string) => console.error(`kith: ${line}`);
   try {
     const t0 = performance.now();
-    const embedder = await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, opts.device, notice);
-    const detectorModel = loadManifest().models.find((m) => m.role === 'detector');
-    if (!detectorModel) throw new Error('no detector in the model manifest: run `npm run models`');
-    const detector = await sessionFor(join(MODELS_DIR, detectorModel.file), opts.device, notice);
-    // One throwaway inference each: ORT's first run allocates, which is not per-photo cost.
-    await detectFaces(detector, { rgb: Buffer.alloc(640 * 480 * 3), width: 640, height: 480 });
-    await embedder.embed([new Uint8Array(ALIGNED_SIZE * ALIGNED_SIZE * 3)]);
+    // indexFolder loads the detector and embedder on this thread too (it needs the model id, and
+    // re-embeds there); loading them here only moves that before the clock. No inference runs
+    // here: with a pool, this thread's sessions stay unused, as in `kith index`.
+    await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, opts.device, notice);
+    await loadDetector(opts.device, notice);
     // The pool's workers load their models and make their first allocations before the clock too.
     const analyser = await startAnalyser({ device: opts.device, embedder: opts.embedder ?? DEFAULT_EMBEDDER, modelsDir: MODELS_DIR, notice, layout: opts.layout });
     const first = (await scanFolder(folder)).files[0];
@@ -63,7 +58,7 @@ export async function runKith(folder: string, opts: KithRunOptions): Promise<Kit
     try {
       const cpuStart = cpuSeconds();
       const summary = await indexFolder(store, folder, { device: opts.device, embedder: opts.embedder, notice, analyser });
-      return { summary, loadMs, peakRssMiB: peakRssMiB(), cpuSec: cpuSeconds() - cpuStart, detector, embedder };
+      return { summary, loadMs, peakRssMiB: peakRssMiB(), cpuSec: cpuSeconds() - cpuStart };
     } finally {
       store.close();
       await analyser.close();

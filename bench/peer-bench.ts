@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { scanFolder } from '../native/pipeline/scan.ts';
 import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round, tempDir, type Contender } from './common.ts';
 
 const USAGE = `usage: npm run bench:peer -- <folder> [--limit N] [--device cpu|gpu|auto] [--embedder NAME]
@@ -22,7 +23,8 @@ const USAGE = `usage: npm run bench:peer -- <folder> [--limit N] [--device cpu|g
   --peer-workers N  face-api worker threads, each with its own tfjs-wasm and models
                (default: one per core, as many as Kith's thread pools use)
   --decoder    the peer's image decoder: @canvas/image (libjpeg-turbo/lodepng in WebAssembly,
-               as in face-api's own demo/node-wasm.js; the default) or pure-JS jpeg-js`;
+               as in face-api's own demo/node-wasm.js; the default) or pure-JS jpeg-js
+  --sample N   photos for Kith's models-only pace, the upper bound line (default 64)`;
 
 async function runKithContender(folder: string, device: string, embedder: string | undefined): Promise<Contender> {
   const { runKith } = await import('./kith-run.ts');
@@ -121,6 +123,19 @@ function recall(found: Record<string, number>, known: Record<string, number>): R
   return { recallByCount: round(total ? hit / total : 0, 3), known: total, photosWithFewer: fewer, photosWithMore: more };
 }
 
+/** Kith's models alone on `sample` photos spread over the folder, with the layout the pool picks here. */
+async function modelsOnlyPace(folder: string, embedder: string | undefined, sample: number) {
+  // Imported here, not at the top: the peer's child process runs this file too and must not load ONNX Runtime.
+  const { threadLayout } = await import('../native/pipeline/analysis-pool.ts');
+  const { DEFAULT_EMBEDDER } = await import('../native/pipeline/embed.ts');
+  const { modelsPhotosPerSec, spread, timeModels } = await import('./models-only.ts');
+  const layout = threadLayout('cpu');
+  const paths = spread((await scanFolder(folder)).files, sample).map((f) => f.path);
+  const m = await timeModels(paths, embedder ?? DEFAULT_EMBEDDER, layout);
+  const perSec = modelsPhotosPerSec(m);
+  return perSec === null ? null : { photos: m.photos, faces: m.faces, photosPerSec: round(perSec, 2), layout: `${layout.workers} workers × ${layout.threads} thread${layout.threads === 1 ? '' : 's'}` };
+}
+
 function table(rows: Contender[]): string {
   const head = ['', 'photos', 'errors', 'faces', 'cores', 'busy', 'load s', 'wall s', 'photos/s', 'peak RSS MiB'];
   const body = rows.map((r) => [r.label, r.photos, r.errors, r.faces, r.cores, r.coresBusy, r.loadSec, r.wallSec, r.photosPerSec, r.peakRssMiB].map(String));
@@ -139,6 +154,7 @@ async function main(argv: string[]): Promise<void> {
       embedder: { type: 'string' },
       decoder: { type: 'string', default: 'canvas' },
       'peer-workers': { type: 'string' },
+      sample: { type: 'string', default: '64' },
     },
   });
   if (positionals.length !== 1) throw new Error(USAGE);
@@ -157,10 +173,18 @@ async function main(argv: string[]): Promise<void> {
     const kith = await child('kith', [photos.folder, ...pass]);
     const peer = await child('peer', [photos.folder, ...pass]);
     const ratio = peer.photosPerSec > 0 ? round(kith.photosPerSec / peer.photosPerSec, 2) : null;
+    // Kith's models alone, with the pool's layout, on a sample: the most Kith could reach here.
+    const models = values.device === 'gpu' ? null : await modelsOnlyPace(photos.folder, values.embedder, parseLimit(values.sample)!);
+    const ceiling = models && peer.photosPerSec > 0 ? round(models.photosPerSec / peer.photosPerSec, 2) : null;
     console.log(machineLine(mach));
     console.log(`folder: ${folder}${values.limit ? ` (first ${values.limit} photos)` : ''}`);
     console.log(table([peer, kith]));
     console.log(`Kith / face-api photos/s: ${ratio ?? '-'}× (cores: given to each; busy: CPU s ÷ wall s of the timed pass)`);
+    if (models) {
+      console.log(
+        `upper bound with these models: Kith's models alone ${models.photosPerSec} photos/s (${models.photos} photos decoded and packed before the clock, ${models.layout}) ÷ face-api ${peer.photosPerSec} = ${ceiling ?? '-'}×; end to end reaches ${ratio !== null && ceiling ? round(ratio / ceiling, 2) : '-'} of it`,
+      );
+    }
     const known = knownCounts(folder);
     // Only the photos this run saw (--limit), including any one side failed to read.
     const seen = new Set([...Object.keys(peer.perPhotoFaces), ...Object.keys(kith.perPhotoFaces)]);
@@ -177,7 +201,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(`load average after: ${loadAfter.join(' ')}`);
     // Per-photo counts went into `recalls`; thousands of them would swamp the line.
     const brief = ({ perPhotoFaces: _, ...rest }: Contender) => rest;
-    printJson({ bench: 'peer', folder, limit: parseLimit(values.limit) ?? null, peer: brief(peer), kith: brief(kith), kithOverPeerPhotosPerSec: ratio, recalls, machine: mach, loadAfter });
+    printJson({ bench: 'peer', folder, limit: parseLimit(values.limit) ?? null, peer: brief(peer), kith: brief(kith), kithOverPeerPhotosPerSec: ratio, kithModelsOnly: models, upperBoundOverPeer: ceiling, recalls, machine: mach, loadAfter });
   } finally {
     photos.remove();
   }

@@ -66,45 +66,64 @@ export function alignFace(image: RgbImage, landmarks: readonly Point[], size = A
   const step = Math.hypot(back.a, back.b); // photo pixels per crop pixel
   const k = Math.max(1, Math.min(8, Math.ceil(step)));
   const out = new Uint8Array(size * size * 3);
-  const { rgb, width, height } = image;
-  const acc = [0, 0, 0];
+  const { rgb, width: w, height: h } = image;
+  const { a, b, tx, ty } = back;
+  // Sub-sample offsets within a crop pixel, computed once (the same values, in the same order,
+  // as per sample: this loop is the hot spot of analysis and must give identical bytes).
+  const offsets = Array.from({ length: k }, (_, s) => (s + 0.5) / k);
+  // a·cu and b·cu for every sub-sample column of the crop, likewise per row: same products.
+  const aU = new Float64Array(size * k), bU = new Float64Array(size * k);
+  for (let u = 0; u < size; u++) {
+    for (let su = 0; su < k; su++) {
+      const cu = u + offsets[su]! - 0.5;
+      aU[u * k + su] = a * cu;
+      bU[u * k + su] = b * cu;
+    }
+  }
+  const n = k * k;
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
-      acc[0] = acc[1] = acc[2] = 0;
+      let r = 0, g = 0, bl = 0;
       for (let sv = 0; sv < k; sv++) {
+        const cv = v + offsets[sv]! - 0.5;
+        const bV = b * cv, aV = a * cv;
         for (let su = 0; su < k; su++) {
-          const cu = u + (su + 0.5) / k - 0.5;
-          const cv = v + (sv + 0.5) / k - 0.5;
-          const x = back.a * cu - back.b * cv + back.tx;
-          const y = back.b * cu + back.a * cv + back.ty;
-          sampleBilinear(rgb, width, height, x, y, acc);
+          const x = aU[u * k + su]! - bV + tx;
+          const y = bU[u * k + su]! + aV + ty;
+          const x0 = Math.floor(x), y0 = Math.floor(y);
+          const fx = x - x0, fy = y - y0;
+          if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
+            // All four neighbours inside: bilinear without bounds checks.
+            const i = (y0 * w + x0) * 3;
+            const j = i + w * 3;
+            const w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
+            r += w00 * rgb[i]!; g += w00 * rgb[i + 1]!; bl += w00 * rgb[i + 2]!;
+            r += w01 * rgb[i + 3]!; g += w01 * rgb[i + 4]!; bl += w01 * rgb[i + 5]!;
+            r += w10 * rgb[j]!; g += w10 * rgb[j + 1]!; bl += w10 * rgb[j + 2]!;
+            r += w11 * rgb[j + 3]!; g += w11 * rgb[j + 4]!; bl += w11 * rgb[j + 5]!;
+            continue;
+          }
+          for (let dy = 0; dy <= 1; dy++) {
+            const yy = y0 + dy;
+            if (yy < 0 || yy >= h) continue;
+            const wy = dy ? fy : 1 - fy;
+            for (let dx = 0; dx <= 1; dx++) {
+              const xx = x0 + dx;
+              if (xx < 0 || xx >= w) continue;
+              const wgt = wy * (dx ? fx : 1 - fx);
+              const i = (yy * w + xx) * 3;
+              r += wgt * rgb[i]!;
+              g += wgt * rgb[i + 1]!;
+              bl += wgt * rgb[i + 2]!;
+            }
+          }
         }
       }
       const o = (v * size + u) * 3;
-      const n = k * k;
-      out[o] = Math.round(acc[0]! / n);
-      out[o + 1] = Math.round(acc[1]! / n);
-      out[o + 2] = Math.round(acc[2]! / n);
+      out[o] = Math.round(r / n);
+      out[o + 1] = Math.round(g / n);
+      out[o + 2] = Math.round(bl / n);
     }
   }
   return out;
-}
-
-function sampleBilinear(rgb: Uint8Array, w: number, h: number, x: number, y: number, acc: number[]): void {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const fx = x - x0, fy = y - y0;
-  for (let dy = 0; dy <= 1; dy++) {
-    const yy = y0 + dy;
-    if (yy < 0 || yy >= h) continue;
-    const wy = dy ? fy : 1 - fy;
-    for (let dx = 0; dx <= 1; dx++) {
-      const xx = x0 + dx;
-      if (xx < 0 || xx >= w) continue;
-      const wgt = wy * (dx ? fx : 1 - fx);
-      const i = (yy * w + xx) * 3;
-      acc[0]! += wgt * rgb[i]!;
-      acc[1]! += wgt * rgb[i + 1]!;
-      acc[2]! += wgt * rgb[i + 2]!;
-    }
-  }
 }

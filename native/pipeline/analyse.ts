@@ -16,7 +16,7 @@ export interface AnalysedPhoto {
   faces: FaceDraft[];
   crops: Uint8Array[];
   thumbs: Buffer[];
-  ms: { detect: number; align: number };
+  ms: { detect: number; align: number; thumbs: number };
 }
 
 /** Working-image → original-photo scale factors. */
@@ -52,7 +52,7 @@ export async function analysePhoto(detector: LoadedSession, photo: DecodedPhoto)
   const faces = detections.map((d, i) => draft(d, crops[i]!, photo));
   const t2 = performance.now();
   const thumbs = await Promise.all(detections.map((d) => renderFaceThumb(photo, d)));
-  return { faces, crops, thumbs, ms: { detect: t1 - t0, align: t2 - t1 } };
+  return { faces, crops, thumbs, ms: { detect: t1 - t0, align: t2 - t1, thumbs: performance.now() - t2 } };
 }
 
 /** Aligned crops for faces already in the library (a model change), from their stored landmarks. */

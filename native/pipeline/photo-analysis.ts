@@ -37,7 +37,8 @@ export interface AnalysedFile {
   /** One JPEG per face, in order. */
   thumbs: Uint8Array[];
   error: string | null;
-  ms: { read: number; decode: number; detect: number; align: number; embed: number };
+  /** Wall time per stage; `align` is alignment and quality, `thumbs` cutting the thumbnails. */
+  ms: { read: number; decode: number; detect: number; align: number; thumbs: number; embed: number };
 }
 
 /** A user-readable reason for a failure to read or decode a file. */
@@ -74,7 +75,7 @@ export async function sha256File(path: string): Promise<string> {
 
 /** Analyse one file; a file Kith cannot use comes back with `error` set, never as a throw. */
 export async function analyseFile(models: PhotoModels, path: string): Promise<AnalysedFile> {
-  const ms = { read: 0, decode: 0, detect: 0, align: 0, embed: 0 };
+  const ms = { read: 0, decode: 0, detect: 0, align: 0, thumbs: 0, embed: 0 };
   const out: AnalysedFile = { path, size: null, hash: null, photo: null, faces: [], vectors: [], thumbs: [], error: null, ms };
   const t0 = performance.now();
   try {
@@ -99,6 +100,7 @@ export async function analyseFile(models: PhotoModels, path: string): Promise<An
   const analysed = await analysePhoto(models.detector, photo);
   ms.detect = analysed.ms.detect;
   ms.align = analysed.ms.align;
+  ms.thumbs = analysed.ms.thumbs;
   const t2 = performance.now();
   out.vectors = analysed.crops.length > 0 ? await models.embedder.embed(analysed.crops) : [];
   ms.embed = performance.now() - t2;

@@ -53,19 +53,17 @@ export async function renderFaceThumb(image: RgbImage, box: { x1: number; y1: nu
   const y1 = Math.min(Math.max(0, top), image.height - 1);
   const width = Math.max(1, Math.min(image.width, left + side) - x1);
   const height = Math.max(1, Math.min(image.height, top + side) - y1);
-  const inside = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+  // One pipeline: the part inside the photo is cut and shrunk, then padded to the square, so
+  // only the face's own pixels are resampled.
+  const scale = THUMB_SIZE / side;
+  const w = Math.max(1, Math.min(THUMB_SIZE, Math.round(width * scale)));
+  const h = Math.max(1, Math.min(THUMB_SIZE, Math.round(height * scale)));
+  const padLeft = Math.min(THUMB_SIZE - w, Math.round(Math.max(0, x1 - left) * scale));
+  const padTop = Math.min(THUMB_SIZE - h, Math.round(Math.max(0, y1 - top) * scale));
+  return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
     .extract({ left: x1, top: y1, width, height })
-    .extend({
-      left: Math.max(0, x1 - left),
-      top: Math.max(0, y1 - top),
-      right: Math.max(0, side - width - Math.max(0, x1 - left)),
-      bottom: Math.max(0, side - height - Math.max(0, y1 - top)),
-      background: PAD,
-    })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return sharp(inside.data, { raw: { width: inside.info.width, height: inside.info.height, channels: 3 } })
-    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'fill' })
+    .resize(w, h, { fit: 'fill' })
+    .extend({ left: padLeft, top: padTop, right: THUMB_SIZE - w - padLeft, bottom: THUMB_SIZE - h - padTop, background: PAD })
     .jpeg({ quality: 82 })
     .toBuffer();
 }
