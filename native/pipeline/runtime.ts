@@ -66,7 +66,7 @@ export function setIntraOpThreads(n: number | undefined): void {
  * so the blocks pile up in every worker. Measured on `groups` (2 workers, same run): peak RSS of
  * the indexing process 827–828 MiB without, 931–949 MiB with, at the same CPU time per photo
  * (236 against 236 ms on groups, 60.5 against 60.6 on lfw-dev). Turning off the CPU arena as
- * well saved no more memory and cost 4–5% CPU on groups (bench/README figures).
+ * well saved no more memory and cost 4–5% CPU on groups (README "Figures → Indexing").
  */
 export const CPU_MEMORY: ort.InferenceSession.SessionOptions = { enableMemPattern: false };
 
