@@ -7,6 +7,7 @@
 import { FaceIndex, knnAmong, type HitLists, type SearchAllOptions } from '../search/ann.ts';
 import {
   assignIncremental,
+  CLUSTER_RULES,
   clusterFaces,
   KNN_K,
   isGoodFace,
@@ -194,9 +195,15 @@ export class PeopleClusterer {
       }
     }
     const faces = [...fresh.values()].sort((a, b) => a.id - b.id);
+    // Only people with a face at least `near` close can change a decision: a person's linkage to
+    // a face (or a new group) is a mean over its faces, so under `near` it is too far to be
+    // joined (a join needs ≥ linkage, or ≥ join for a poor face) and too far to be the
+    // runner-up that blocks a poor face (the best is ≥ join, ahead by ≥ joinMargin). Leaving
+    // them out spares reading all their faces for a summary.
+    const near = Math.min(CLUSTER_RULES.linkage, CLUSTER_RULES.join - CLUSTER_RULES.joinMargin);
     const candidateIds = (i: number) =>
       (hitsOf.get(faces[i]!.id) ?? index.search(faces[i]!.vector, KNN_K)).flatMap((h) => {
-        const p = holder.get(h.faceId);
+        const p = h.similarity >= near ? holder.get(h.faceId) : undefined;
         return p === undefined ? [] : [p];
       });
     const candidates = faces.map((_, i) => candidateIds(i));
