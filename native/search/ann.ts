@@ -446,8 +446,12 @@ export class FaceIndex {
 export function knnAmong(vectors: readonly Float32Array[], k: number): (i: number) => Array<{ j: number; similarity: number }> {
   if (vectors.length === 0) return () => [];
   const index = new HierarchicalNSW('cosine', vectors[0]!.length);
-  index.initIndex({ maxElements: vectors.length, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: 100 });
-  index.setEf(Math.max(EF_SEARCH, k * 2));
+  // Built for one pass over a small set, at the breadth it is searched with (EF_CONSTRUCTION is
+  // for the library's index, which lives for years): on 1,282 lfw-dev faces the build takes
+  // 270-370 ms instead of 460-600 and 99.65 % of the neighbour lists' entries are the same.
+  const ef = Math.max(EF_SEARCH, k * 2);
+  index.initIndex({ maxElements: vectors.length, m: M, efConstruction: ef, randomSeed: 100 });
+  index.setEf(ef);
   vectors.forEach((v, i) => index.addPoint(Array.from(v), i));
   const n = Math.min(k + 1, vectors.length);
   const lists = vectors.map((v, i) => {
