@@ -315,7 +315,7 @@ export class PeopleClusterer {
 
   private summary(mode: ClusterSummary['mode'], faces: number, newPeople: number, assigned: number, t0: number, modelId: string): ClusterSummary {
     // A count of the people: summaries() would also pick each one's best face (~0.25-0.45 s at 100k faces).
-    const people = this.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM people WHERE merged_into IS NULL').get()!.n;
+    const people = this.store.people.count();
     const unassigned = this.store.views.unassignedFaces(modelId, 0, 0).total;
     return { mode, faces, people, newPeople, assigned, unassigned, ms: performance.now() - t0 };
   }

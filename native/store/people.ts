@@ -77,6 +77,7 @@ export class People {
          FROM people p LEFT JOIN assignments a ON a.person_id = p.id
          WHERE p.merged_into IS NULL GROUP BY p.id`,
       ),
+      count: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM people WHERE merged_into IS NULL`),
       get: db.prepare<[number], RawPerson>(`SELECT ${PERSON} FROM people WHERE id = ?`),
       byName: db.prepare<[string], RawPerson>(
         `SELECT ${PERSON} FROM people WHERE name = ? COLLATE NOCASE AND merged_into IS NULL`,
@@ -171,6 +172,11 @@ export class People {
 
   summaries(): PersonSummary[] {
     return this.s.summaries.all().map((r) => ({ ...toPerson(r), faceCount: r.faceCount, displayFaceId: r.displayFaceId }));
+  }
+
+  /** People that stand on their own (not merged into another); cheap, unlike summaries(). */
+  count(): number {
+    return this.s.count.get()!.n;
   }
 
   get(id: number): PersonRow | undefined {
