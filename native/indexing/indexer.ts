@@ -11,7 +11,7 @@ import { recrop } from '../pipeline/analyse.ts';
 import { startAnalyser, type PhotoAnalyser, type ThreadLayout } from '../pipeline/analysis-pool.ts';
 import { decodePhotoFile, type DecodedPhoto } from '../pipeline/decode.ts';
 import { describeError, sha256File, type AnalysedFile } from '../pipeline/photo-analysis.ts';
-import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder } from '../pipeline/embed.ts';
+import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder, embedderModelId } from '../pipeline/embed.ts';
 import { loadDetector } from '../pipeline/detect.ts';
 import { MODELS_DIR, type DeviceChoice } from '../pipeline/runtime.ts';
 import type { ScannedFile } from '../pipeline/scan.ts';
@@ -97,28 +97,39 @@ export async function indexFolder(store: Store, folder: string | readonly string
   const notice = opts.notice ?? (() => {});
   const device = opts.device ?? 'auto';
   const modelsDir = opts.modelsDir ?? MODELS_DIR;
-  const embedder = await Embedder.load(opts.embedder ?? DEFAULT_EMBEDDER, device, notice, modelsDir);
-  const detector = await loadDetector(device, notice, modelsDir);
+  const embedderName = opts.embedder ?? DEFAULT_EMBEDDER;
+  // Loaded in this thread only when something here needs them: a run the worker pool analyses
+  // (or one with nothing to read and no regions) keeps ~50 MiB of sessions out of the main thread.
+  let loaded: Promise<MainThreadModels> | undefined;
+  const models = () =>
+    (loaded ??= (async () => ({ embedder: await Embedder.load(embedderName, device, notice, modelsDir), detector: await loadDetector(device, notice, modelsDir) }))());
   let pool: PhotoAnalyser | undefined;
   // Started once the run knows how many photos it has to read: none, no analyser at all.
   const analyserFor = async (photos: number): Promise<PhotoAnalyser> => {
     if (opts.analyser) return opts.analyser;
     const layout = opts.layout ?? (photos < SMALL_RUN ? { workers: 0, threads: availableParallelism() } : undefined);
-    pool = await startAnalyser({ device, embedder: opts.embedder ?? DEFAULT_EMBEDDER, modelsDir, notice, layout });
+    pool = await startAnalyser({ device, embedder: embedderName, modelsDir, notice, layout });
     return pool;
   };
   try {
-    return await indexWith(analyserFor, store, folder, opts, { started, notice, embedder, detector });
+    return await indexWith(analyserFor, store, folder, opts, { started, notice, modelId: embedderModelId(embedderName), models });
   } finally {
     await pool?.close();
   }
 }
 
+interface MainThreadModels {
+  embedder: Embedder;
+  detector: Awaited<ReturnType<typeof loadDetector>>;
+}
+
 interface RunContext {
   started: number;
   notice: (line: string) => void;
-  embedder: Embedder;
-  detector: Awaited<ReturnType<typeof loadDetector>>;
+  /** The id the run's vectors are stored under, known without loading the models. */
+  modelId: string;
+  /** The models in this thread, loaded on first use. */
+  models: () => Promise<MainThreadModels>;
 }
 
 async function indexWith(
@@ -128,8 +139,7 @@ async function indexWith(
   opts: IndexOptions,
   ctx: RunContext,
 ): Promise<IndexSummary> {
-  const { started, notice, embedder, detector } = ctx;
-  const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
+  const { started, notice, modelId } = ctx;
   const roots = (typeof folder === 'string' ? [folder] : folder).map((f) => resolve(f));
   const root = roots[0]!;
   if (store.folders.list().length === 0) store.folders.add(root);
@@ -151,11 +161,14 @@ async function indexWith(
     );
   }
 
-  const runId = store.runs.start(roots.join(', '), provider, embedder.modelId);
+  // The analyser first: the run records the execution provider it uses.
+  const analyser = work.todo.length > 0 ? await analyserFor(work.todo.length) : null;
+  const provider = analyser?.provider ?? providerOf(await ctx.models());
+  const runId = store.runs.start(roots.join(', '), provider, modelId);
   applyPlan(store, work, runId);
 
   const stages: StageTimes = { read: 0, decode: 0, detect: 0, align: 0, embed: 0, store: 0 };
-  const reembedIds = store.faces.photosNeedingReembed(embedder.modelId);
+  const reembedIds = store.faces.photosNeedingReembed(modelId);
   progress.phase = 'indexing';
   // The whole folder counts, so a resumed run reads "45 of 77", not "9 of 41": photos already
   // indexed (unchanged or moved) are done before it starts.
@@ -182,7 +195,7 @@ async function indexWith(
     const thumbs: Array<{ faceId: number; jpeg: Buffer }> = [];
     store.transaction(() => {
       const matched = batch.map((p) => {
-        const faces = p.faces.map((f, j) => ({ ...f, modelId: embedder.modelId, embedding: p.vectors[j]! }));
+        const faces = p.faces.map((f, j) => ({ ...f, modelId, embedding: p.vectors[j]! }));
         return { p, faces, kept: keptFaceIds(store, p.file.path, p.photo, faces) };
       });
       // Before the faces go: the journal entry holds the decisions that go with them.
@@ -211,7 +224,6 @@ async function indexWith(
     stages.store += performance.now() - t1;
   };
 
-  const analyser = work.todo.length > 0 ? await analyserFor(work.todo.length) : null;
   for await (const analysed of analyser ? analysedInOrder(analyser, work.todo, opts.signal) : []) {
     const { file, photo, ms } = analysed;
     stages.read += ms.read;
@@ -242,7 +254,7 @@ async function indexWith(
   let reembedded = 0;
   if (reembedIds.length > 0 && !opts.signal?.aborted) {
     progress.phase = 'reembedding';
-    reembedded = await reembedPhotos(store, embedder, reembedIds, tick, opts.signal);
+    reembedded = await reembedPhotos(store, (await ctx.models()).embedder, reembedIds, tick, opts.signal);
   }
 
   const copies = opts.signal?.aborted ? 0 : recordNewCopies(store, work, runId);
@@ -259,7 +271,7 @@ async function indexWith(
   }
 
   for (const root of opts.signal?.aborted ? [] : roots) {
-    const named = await importFaceRegions(store, root, opts.signal, { detector, embedder });
+    const named = await importFaceRegions(store, root, opts.signal, ctx.models);
     if (named.regions > 0) {
       notice(
         `read ${named.regions} named face regions from photo metadata: ${named.named} faces named, ${named.unmatched} with no face found there` +
@@ -270,7 +282,7 @@ async function indexWith(
 
   progress.phase = 'indexing-ann';
   emit();
-  openFaceIndex(store, embedder.modelId, embedder.dim);
+  openFaceIndex(store, modelId, analyser?.dim ?? (await ctx.models()).embedder.dim);
 
   const interrupted = opts.signal?.aborted ?? false;
   store.runs.progress(runId, progress.total, indexed, progress.faces, progress.errors);
@@ -280,7 +292,7 @@ async function indexWith(
   return {
     runId,
     provider,
-    modelId: embedder.modelId,
+    modelId,
     scanned: scan.files.length,
     unchanged: work.unchanged + work.touched.length,
     touched: work.touched.length,
@@ -296,6 +308,10 @@ async function indexWith(
     stages,
     interrupted,
   };
+}
+
+function providerOf({ embedder, detector }: MainThreadModels): string {
+  return embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
 }
 
 /**

@@ -195,7 +195,7 @@ async function facesForUnmatched(store: Store, models: ManualFaceModels, photo: 
  * sidecar changed since), and name the faces they lie on. Safe to stop at any photo: each photo's
  * names and its record are one transaction.
  */
-export async function importFaceRegions(store: Store, root: string, signal?: AbortSignal, models?: ManualFaceModels): Promise<RegionCounts> {
+export async function importFaceRegions(store: Store, root: string, signal?: AbortSignal, models?: () => Promise<ManualFaceModels>): Promise<RegionCounts> {
   const counts: RegionCounts = { photos: 0, regions: 0, named: 0, unmatched: 0, conflict: 0, kept: 0, skipped: 0 };
   const people = new PeopleService(store);
   const picasaReader = new PicasaReader(root);
@@ -209,7 +209,7 @@ export async function importFaceRegions(store: Store, root: string, signal?: Abo
     const { regions, orientation } = await photoRegions(photo.path, after);
     // Made before the photo's transaction (decoding and embedding are async); stopped in between,
     // the next run reads the photo again and finds the region on its new face.
-    const made = models && regions.length > 0 ? await facesForUnmatched(store, models, photo, regions) : new Map<NamedRegion, string>();
+    const made = models && regions.length > 0 ? await facesForUnmatched(store, await models(), photo, regions) : new Map<NamedRegion, string>();
     store.transaction(() => {
       const placed = regions.length > 0 ? placeRegions(regions, facesOfPhoto(store, photo)) : [];
       for (const p of placed) p.detail ??= made.get(p.region) ?? null;

@@ -144,4 +144,9 @@ export function sessionFor(path: string, device: DeviceChoice, notice: (line: st
   return s;
 }
 
+/** How many model sessions this thread holds (each costs memory; the indexing pool keeps them in its workers). */
+export function sessionsLoaded(): number {
+  return cache.size;
+}
+
 export { ort };
