@@ -217,12 +217,11 @@ export async function snapshotBeforeRun(
   dbPath: string,
   folders: readonly string[],
   problem: (message: string) => void,
-  kindOf: FolderKindOf = folderKind,
 ): Promise<() => Promise<void>> {
   const taken: Array<{ next: string; file: string }> = [];
   for (const folder of folders) {
     // A drive not connected is the indexer's to report; a share is looked at on every start.
-    if (!existsSync(folder) || (await kindOf(folder)) === 'network') continue;
+    if (!existsSync(folder) || (await folderKind(folder)) === 'network') continue;
     const file = snapshotFile(dbPath, folder);
     const next = `${file}.next`;
     if (await writeFolderSnapshot(dbPath, folder, next, problem)) taken.push({ next, file });

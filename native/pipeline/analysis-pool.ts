@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { loadDetector } from './detect.ts';
 import { Embedder } from './embed.ts';
-import { analyseFile, type AnalysedFile } from './photo-analysis.ts';
+import { analyseFile, providerOf, type AnalysedFile } from './photo-analysis.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './photo-worker.ts';
 import type { DeviceChoice } from './runtime.ts';
 
@@ -217,6 +217,5 @@ export async function startAnalyser(opts: PoolOptions): Promise<PhotoAnalyser> {
   const layout = opts.layout ?? threadLayout(detector.provider);
   if (layout.workers > 0 && detector.provider === 'cpu') return WorkerPool.start({ ...opts, device: 'cpu' }, layout);
   const embedder = await Embedder.load(opts.embedder, opts.device, opts.notice, opts.modelsDir);
-  const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
-  return new InProcess({ detector, embedder }, provider, { ...layout, workers: 0 });
+  return new InProcess({ detector, embedder }, providerOf({ detector, embedder }), { ...layout, workers: 0 });
 }

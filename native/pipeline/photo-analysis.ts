@@ -16,6 +16,11 @@ export interface PhotoModels {
   embedder: Embedder;
 }
 
+/** The execution provider a run records: one name, or detector/embedder when they differ. */
+export function providerOf({ detector, embedder }: PhotoModels): string {
+  return embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
+}
+
 /** What the store keeps about a decoded photo. */
 export interface PhotoMeta {
   originalWidth: number;

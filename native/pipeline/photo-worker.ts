@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadDetector } from './detect.ts';
 import { Embedder } from './embed.ts';
-import { analyseFile, type AnalysedFile } from './photo-analysis.ts';
+import { analyseFile, providerOf, type AnalysedFile } from './photo-analysis.ts';
 import { setIntraOpThreads, type DeviceChoice } from './runtime.ts';
 
 export interface WorkerSetup {
@@ -34,8 +34,7 @@ async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): P
     const detector = await loadDetector(setup.device, () => {}, setup.modelsDir);
     const embedder = await Embedder.load(setup.embedder, setup.device, () => {}, setup.modelsDir);
     models = { detector, embedder };
-    const provider = embedder.provider === detector.provider ? detector.provider : `${detector.provider}/${embedder.provider}`;
-    port.postMessage({ kind: 'ready', provider, modelId: embedder.modelId, dim: embedder.dim } satisfies FromWorker);
+    port.postMessage({ kind: 'ready', provider: providerOf(models), modelId: embedder.modelId, dim: embedder.dim } satisfies FromWorker);
   } catch (err) {
     port.postMessage({ kind: 'load-failed', message: (err as Error).message } satisfies FromWorker);
     return;

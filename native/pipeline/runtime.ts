@@ -65,10 +65,10 @@ export function setIntraOpThreads(n: number | undefined): void {
  * detector sees a new shape with nearly every photo (its input keeps the photo's aspect ratio),
  * so the blocks pile up in every worker. Measured on `groups` (2 workers, same run): peak RSS of
  * the indexing process 827–828 MiB without, 931–949 MiB with, at the same model CPU time per
- * photo (236 against 236 ms on groups, 60.5 against 60.6 on lfw-dev, one process, alternating). Turning off the CPU arena as
- * well saved no more memory and cost 4–5% CPU on groups (README "Figures → Indexing").
+ * photo (236 against 236 ms on groups, 60.5 against 60.6 on lfw-dev, one process, alternating).
+ * Turning off the CPU arena as well saved no more memory and cost 4–5% CPU on groups.
  */
-export const CPU_MEMORY: ort.InferenceSession.SessionOptions = { enableMemPattern: false };
+const CPU_MEMORY: ort.InferenceSession.SessionOptions = { enableMemPattern: false };
 
 /** GPU providers that already failed in this process: tried once, reported once. */
 const failedProviders = new Map<string, string>();
