@@ -6,6 +6,7 @@
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import type { ThreadLayout } from '../native/pipeline/analysis-pool.ts';
 import type { DeviceChoice } from '../native/pipeline/runtime.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
 
@@ -115,3 +116,12 @@ export function cpuSeconds(): number {
 }
 
 export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** "2x1,1x2" → layouts of workers × intra-op threads. */
+export function parseLayouts(value: string): ThreadLayout[] {
+  return value.split(',').map((part) => {
+    const m = /^(\d+)x(\d+)$/.exec(part.trim());
+    if (!m) throw new Error(`--layouts wants WORKERSxTHREADS[,…] (got ${part})`);
+    return { workers: Number(m[1]), threads: Number(m[2]) };
+  });
+}

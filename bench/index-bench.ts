@@ -11,7 +11,7 @@ import { threadLayout, type ThreadLayout } from '../native/pipeline/analysis-poo
 import { DEFAULT_EMBEDDER } from '../native/pipeline/embed.ts';
 import { modelsPhotosPerSec, spread, timeModels } from './models-only.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
-import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round } from './common.ts';
+import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLayouts, parseLimit, printJson, round } from './common.ts';
 import type { KithRun } from './kith-run.ts';
 import { stageCpu } from './stage-cpu.ts';
 
@@ -39,14 +39,9 @@ function endToEndInChild(folder: string, args: string[]): Promise<KithRun> {
   });
 }
 
-/** "2x1,1x2" → layouts of workers × threads; none given: the product's own layout for this machine. */
-function parseLayouts(value: string | undefined): ThreadLayout[] {
-  if (!value) return [threadLayout('cpu')];
-  return value.split(',').map((part) => {
-    const m = /^(\d+)x(\d+)$/.exec(part.trim());
-    if (!m) throw new Error(`--layouts wants WORKERSxTHREADS[,…] (got ${part})`);
-    return { workers: Number(m[1]), threads: Number(m[2]) };
-  });
+/** None given: the product's own layout for this machine. */
+function layoutsOrDefault(value: string | undefined): ThreadLayout[] {
+  return value ? parseLayouts(value) : [threadLayout()];
 }
 
 const label = (l: ThreadLayout) => (l.workers === 0 ? `in-process × ${l.threads} threads` : `${l.workers} workers × ${l.threads} thread${l.threads === 1 ? '' : 's'}`);
@@ -71,7 +66,7 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new Error(USAGE);
   const sample = parseLimit(values.sample)!;
   const device = parseDevice(values.device);
-  const layouts = parseLayouts(values.layouts);
+  const layouts = layoutsOrDefault(values.layouts);
   if (values['only-run']) {
     const { runKith } = await import('./kith-run.ts');
     return printJson(await runKith(positionals[0]!, { device, embedder: values.embedder, db: values.db, reuse: values.reuse, layout: layouts[0] }));

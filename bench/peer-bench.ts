@@ -129,7 +129,7 @@ async function modelsOnlyPace(folder: string, embedder: string | undefined, samp
   const { threadLayout } = await import('../native/pipeline/analysis-pool.ts');
   const { DEFAULT_EMBEDDER } = await import('../native/pipeline/embed.ts');
   const { modelsPhotosPerSec, spread, timeModels } = await import('./models-only.ts');
-  const layout = threadLayout('cpu');
+  const layout = threadLayout();
   const paths = spread((await scanFolder(folder)).files, sample).map((f) => f.path);
   const m = await timeModels(paths, embedder ?? DEFAULT_EMBEDDER, layout);
   const perSec = modelsPhotosPerSec(m);

@@ -75,12 +75,11 @@ describe('the indexing pool', () => {
     await assert.rejects(spare.analyse(PHOTOS[0]!), /closed/);
   });
 
-  it('lays threads out by the machine: a worker per core on the CPU, in-process on a GPU, and as told', () => {
-    assert.deepEqual(threadLayout('cpu', {}, 16), { workers: 16, threads: 1 });
-    assert.deepEqual(threadLayout('cuda', {}, 16), { workers: 0, threads: 16 });
-    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: '4' }, 16), { workers: 4, threads: 4 });
-    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: '0' }, 2), { workers: 0, threads: 2 });
-    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: '1', KITH_THREADS: '2' }, 2), { workers: 1, threads: 2 });
-    assert.deepEqual(threadLayout('cpu', { KITH_WORKERS: 'lots' }, 2), { workers: 2, threads: 1 });
+  it('lays threads out by the machine: a worker per core, GPU or not, and as told', () => {
+    assert.deepEqual(threadLayout({}, 16), { workers: 16, threads: 1 });
+    assert.deepEqual(threadLayout({ KITH_WORKERS: '4' }, 16), { workers: 4, threads: 4 });
+    assert.deepEqual(threadLayout({ KITH_WORKERS: '0' }, 2), { workers: 0, threads: 2 });
+    assert.deepEqual(threadLayout({ KITH_WORKERS: '1', KITH_THREADS: '2' }, 2), { workers: 1, threads: 2 });
+    assert.deepEqual(threadLayout({ KITH_WORKERS: 'lots' }, 2), { workers: 2, threads: 1 });
   });
 });

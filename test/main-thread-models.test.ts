@@ -14,7 +14,7 @@ import { Store } from '../native/store/index.ts';
 import { BBT, tempDir } from './helpers.ts';
 
 describe('models in the main thread while the pool indexes', () => {
-  it('are limited to the probed detector for a pool run, and are loaded when a run has no photo to read', async () => {
+  it('are not loaded on the CPU: neither for a pool run nor for a run with no photo to read', async () => {
     const dir = tempDir('kith-main-models-');
     const photos = join(dir, 'photos');
     for (const who of readdirSync(BBT).slice(0, 4)) for (const n of [1, 2]) cpSync(join(BBT, who, `${who}${n}.png`), join(photos, `${who}${n}.png`));
@@ -24,13 +24,13 @@ describe('models in the main thread while the pool indexes', () => {
       assert.equal(first.indexed, 8);
       assert.ok(first.faces >= 8, `${first.faces} faces`);
       assert.equal(first.provider, 'cpu', 'the run records the pool’s execution provider');
-      // The detector the pool probes the execution provider with; no recogniser (before: all three).
-      assert.equal(sessionsLoaded(), 1, 'only the probed detector in the main thread');
+      // On the CPU nothing needs probing: no session in the main thread (before: all three, then the detector).
+      assert.equal(sessionsLoaded(), 0, 'no model in the main thread');
 
       const again = await indexFolder(store, photos, { device: 'cpu', layout: { workers: 2, threads: 1 } });
       assert.equal(again.indexed, 0);
       assert.equal(again.provider, 'cpu');
-      assert.equal(sessionsLoaded(), 3, 'with nothing to read, the provider comes from the models here');
+      assert.equal(sessionsLoaded(), 0, 'a run with nothing to read loads no model either: the provider and the vector length are known without one');
     } finally {
       store.close();
     }

@@ -11,9 +11,9 @@ import { recrop } from '../pipeline/analyse.ts';
 import { startAnalyser, type PhotoAnalyser, type ThreadLayout } from '../pipeline/analysis-pool.ts';
 import { decodePhotoFile, type DecodedPhoto } from '../pipeline/decode.ts';
 import { describeError, providerOf, sha256File, type AnalysedFile, type PhotoModels } from '../pipeline/photo-analysis.ts';
-import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder, embedderModelId } from '../pipeline/embed.ts';
+import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder, embedderDim, embedderModelId } from '../pipeline/embed.ts';
 import { loadDetector } from '../pipeline/detect.ts';
-import { MODELS_DIR, type DeviceChoice } from '../pipeline/runtime.ts';
+import { certainlyCpu, MODELS_DIR, type DeviceChoice } from '../pipeline/runtime.ts';
 import type { ScannedFile } from '../pipeline/scan.ts';
 import type { IndexProgress, IndexSummary, StageTimes } from '../api/types.ts';
 
@@ -158,7 +158,7 @@ async function indexWith(
 
   // The analyser first: the run records the execution provider it uses.
   const analyser = work.todo.length > 0 ? await analyserFor(work.todo.length) : null;
-  const provider = analyser?.provider ?? providerOf(await ctx.models());
+  const provider = analyser?.provider ?? (certainlyCpu(opts.device ?? 'auto') ? 'cpu' : providerOf(await ctx.models()));
   const runId = store.runs.start(roots.join(', '), provider, modelId);
   applyPlan(store, work, runId);
 
@@ -277,7 +277,7 @@ async function indexWith(
 
   progress.phase = 'indexing-ann';
   emit();
-  openFaceIndex(store, modelId, analyser?.dim ?? (await ctx.models()).embedder.dim);
+  openFaceIndex(store, modelId, analyser?.dim ?? embedderDim(opts.embedder ?? DEFAULT_EMBEDDER, opts.modelsDir ?? MODELS_DIR));
 
   const interrupted = opts.signal?.aborted ?? false;
   store.runs.progress(runId, progress.total, indexed, progress.faces, progress.errors);

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { iou, type Point } from '../common/geometry.ts';
 import type { DecodedPhoto } from './decode.ts';
 import { join } from 'node:path';
-import { loadManifest, MODELS_DIR, ort, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
+import { loadManifest, MODELS_DIR, ort, runSession, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
 
 export type { Point };
 
@@ -116,7 +116,7 @@ export async function detectFaces(
   threshold = SCORE_THRESHOLD,
 ): Promise<Detection[]> {
   const { tensor, scaleX, scaleY } = await detectorInput(photo);
-  const outputs = await detector.session.run({ data: tensor });
+  const outputs = await runSession(detector, { data: tensor });
   const clampX = (v: number) => Math.min(photo.width, Math.max(0, v / scaleX));
   const clampY = (v: number) => Math.min(photo.height, Math.max(0, v / scaleY));
   return nms(decodeAnchors(outputs, threshold)).map((d) => ({

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { ModelManifest } from '../../models/manifest.ts';
 import { ALIGNED_SIZE } from './align.ts';
-import { MODELS_DIR, loadManifest, ort, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
+import { MODELS_DIR, loadManifest, ort, runSession, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
 
 /** Embedder presets by name; each is a list of manifest model ids. */
 export const EMBEDDERS: Record<string, readonly string[]> = {
@@ -21,6 +21,17 @@ export function embedderModelId(name: string): string {
   const ids = EMBEDDERS[name];
   if (!ids) throw new Error(`unknown embedder "${name}" (known: ${Object.keys(EMBEDDERS).join(', ')})`);
   return ids.length === 1 ? ids[0]! : `ens(${ids.join('+')})`;
+}
+
+/** The length of the vectors an embedder preset makes, from the manifest (no session needed). */
+export function embedderDim(name: string, dir = MODELS_DIR): number {
+  embedderModelId(name);
+  const models = loadManifest(dir).models;
+  return EMBEDDERS[name]!.reduce((sum, id) => {
+    const size = models.find((m) => m.id === id && m.role === 'embedder')?.output?.size;
+    if (!size) throw new Error(`embedder model ${id} not in manifest: run \`npm run models\``);
+    return sum + size;
+  }, 0);
 }
 
 /**
@@ -103,7 +114,7 @@ export class Embedder {
       }
     });
     const input = new ort.Tensor('float32', data, [crops.length, 3, size, size]);
-    const result = await part.loaded.session.run({ [name]: input });
+    const result = await runSession(part.loaded, { [name]: input });
     const flat = result[part.model.output!.name]!.data as Float32Array;
     const d = part.model.output!.size;
     return crops.map((_, n) => normalise(flat.slice(n * d, (n + 1) * d)));

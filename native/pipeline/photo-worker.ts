@@ -8,8 +8,8 @@ import sharp from 'sharp';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadDetector } from './detect.ts';
 import { Embedder } from './embed.ts';
-import { analyseFile, providerOf, type AnalysedFile } from './photo-analysis.ts';
-import { setIntraOpThreads, type DeviceChoice } from './runtime.ts';
+import { analyseFile, providerOf, type AnalysedFile, type PhotoModels } from './photo-analysis.ts';
+import { releaseSessions, setIntraOpThreads, useGpuLock, type DeviceChoice } from './runtime.ts';
 
 export interface WorkerSetup {
   device: DeviceChoice;
@@ -17,31 +17,41 @@ export interface WorkerSetup {
   modelsDir: string;
   /** Intra-op threads for this worker's ONNX sessions, and libvips threads per image. */
   threads: number;
+  /** The pool's GPU lock (runtime.ts): one GPU session runs at a time across the workers. */
+  gpuLock: SharedArrayBuffer;
 }
 
-export type ToWorker = { id: number; path: string };
+export type ToWorker = { kind: 'analyse'; id: number; path: string } | { kind: 'release' };
 export type FromWorker =
   | { kind: 'ready'; provider: string; modelId: string; dim: number }
+  | { kind: 'released' }
   | { kind: 'done'; id: number; result: AnalysedFile }
   | { kind: 'failed'; id: number; message: string }
   | { kind: 'load-failed'; message: string };
 
 async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): Promise<void> {
   setIntraOpThreads(setup.threads);
+  useGpuLock(setup.gpuLock);
   sharp.concurrency(setup.threads);
-  let models;
-  try {
-    const detector = await loadDetector(setup.device, () => {}, setup.modelsDir);
-    const embedder = await Embedder.load(setup.embedder, setup.device, () => {}, setup.modelsDir);
-    models = { detector, embedder };
-    port.postMessage({ kind: 'ready', provider: providerOf(models), modelId: embedder.modelId, dim: embedder.dim } satisfies FromWorker);
-  } catch (err) {
-    port.postMessage({ kind: 'load-failed', message: (err as Error).message } satisfies FromWorker);
-    return;
-  }
-  const ready = models;
+  let models: PhotoModels | null = null;
+  // Listening first: the pool may ask for a release while the models are still loading, or after they failed to.
+  const loading = (async () => {
+    try {
+      const detector = await loadDetector(setup.device, () => {}, setup.modelsDir);
+      const embedder = await Embedder.load(setup.embedder, setup.device, () => {}, setup.modelsDir);
+      models = { detector, embedder };
+      port.postMessage({ kind: 'ready', provider: providerOf(models), modelId: embedder.modelId, dim: embedder.dim } satisfies FromWorker);
+    } catch (err) {
+      port.postMessage({ kind: 'load-failed', message: (err as Error).message } satisfies FromWorker);
+    }
+  })();
   port.on('message', (msg: ToWorker) => {
-    analyseFile(ready, msg.path).then(
+    if (msg.kind === 'release') {
+      void loading.then(releaseSessions).finally(() => port.postMessage({ kind: 'released' } satisfies FromWorker));
+      return;
+    }
+    if (!models) return void port.postMessage({ kind: 'failed', id: msg.id, message: 'the models are not loaded' } satisfies FromWorker);
+    analyseFile(models, msg.path).then(
       (result) => port.postMessage({ kind: 'done', id: msg.id, result } satisfies FromWorker),
       (err: Error) => port.postMessage({ kind: 'failed', id: msg.id, message: err.message } satisfies FromWorker),
     );

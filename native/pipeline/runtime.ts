@@ -8,6 +8,7 @@ import './no-telemetry.ts';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ModelManifest } from '../../models/manifest.ts';
 
@@ -19,12 +20,43 @@ ort.env.logLevel = 'error';
 /** Session option with the same meaning: 3 = errors only. */
 const ERRORS_ONLY = 3;
 
-/** The GPU execution providers onnxruntime-node 1.30 ships for each platform, best first. */
+/** The GPU execution providers onnxruntime-node 1.30 ships for each platform, best first: what `gpu` tries. */
 export function gpuProvidersFor(platform: NodeJS.Platform): string[] {
   if (platform === 'win32') return ['dml', 'webgpu'];
   if (platform === 'darwin') return ['coreml', 'webgpu'];
   return ['webgpu'];
 }
+
+/**
+ * What `auto` tries before the CPU: the platform's own GPU providers, not WebGPU. Measured on an
+ * H100 with 16 host cores (README "GPU"): WebGPU indexed at 0.21× the CPU path's pace on LFW and
+ * 0.71× on group photos, because every session run costs 3-15 ms of fixed overhead and a photo's
+ * faces make batches of one to a few. `--device gpu` still uses it.
+ */
+export function autoProvidersFor(platform: NodeJS.Platform): string[] {
+  return gpuProvidersFor(platform).filter((ep) => ep !== 'webgpu');
+}
+
+/**
+ * Vulkan drivers that run on the CPU: Mesa's lavapipe (installed with mesa-vulkan-drivers on most
+ * Linux desktops) and SwiftShader. Dawn takes one as its adapter when no GPU driver answers, and
+ * the models then run 10-100 times slower than on ONNX Runtime's own CPU kernels: measured here,
+ * one recogniser batch of 4 took 990 ms on lavapipe (Mesa 25) against a few ms on the CPU.
+ */
+export const SOFTWARE_VULKAN_DRIVERS = '*lvp*,*swiftshader*';
+
+/**
+ * Keeps Dawn away from software Vulkan drivers by the loader's own driver filter
+ * (VK_LOADER_DRIVERS_DISABLE, Vulkan loader 1.3.234+; older loaders ignore it). A driver list the
+ * user gave explicitly (VK_DRIVER_FILES, VK_ICD_FILENAMES) or a filter of their own is left alone.
+ * The loader reads the variable from the process environment when Dawn starts it, so this must run
+ * on the main thread (a worker's process.env is a private copy), before the first WebGPU session.
+ */
+export function hideSoftwareVulkan(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES || env.VK_LOADER_DRIVERS_DISABLE !== undefined) return;
+  env.VK_LOADER_DRIVERS_DISABLE = SOFTWARE_VULKAN_DRIVERS;
+}
+if (isMainThread) hideSoftwareVulkan();
 
 /** The Kith checkout or installed app folder (the parent of native/). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -70,6 +102,60 @@ export function setIntraOpThreads(n: number | undefined): void {
  */
 const CPU_MEMORY: ort.InferenceSession.SessionOptions = { enableMemPattern: false };
 
+/**
+ * One GPU session runs at a time in the whole process. onnxruntime-node runs a session
+ * synchronously on the calling thread, so one thread's sessions never overlap; two worker
+ * threads' WebGPU sessions do, and ONNX Runtime's WebGPU state is not safe for that: "CommandEncoder
+ * is already finished" device errors and then heap corruption (seen on lavapipe with 2 workers,
+ * also with a separate ep.webgpuexecutionprovider.deviceId per worker). The lock is an Int32 in
+ * memory all the pool's threads share: 0 free, 1 held. The CPU work of the other workers
+ * (decoding, aligning, thumbnails) goes on while one of them holds it.
+ */
+let gpuLock: Int32Array | null = null;
+/** The promise chain of this thread's GPU runs: a thread never waits on a lock it holds itself. */
+let gpuTail: Promise<unknown> = Promise.resolve();
+
+export function newGpuLock(): SharedArrayBuffer {
+  return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+}
+
+/** Makes this thread's GPU sessions take `buffer`'s lock (a worker of the indexing pool). */
+export function useGpuLock(buffer: SharedArrayBuffer): void {
+  gpuLock = new Int32Array(buffer);
+}
+
+/**
+ * `work` while this thread holds the process's GPU lock; straight away where it has none. Making
+ * a session counts as GPU work: it uploads the weights. Unlocked session creation in 4 workers
+ * gave the same device errors on an H100 as unlocked runs did.
+ */
+function withGpuLock<T>(work: () => Promise<T>): Promise<T> {
+  const lock = gpuLock;
+  if (!lock) return work();
+  const locked = gpuTail.then(async () => {
+    while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1);
+    try {
+      return await work();
+    } finally {
+      Atomics.store(lock, 0, 0);
+      Atomics.notify(lock, 0, 1);
+    }
+  });
+  gpuTail = locked.catch(() => undefined);
+  return locked;
+}
+
+/** Runs `loaded` on `feeds`; a GPU session first takes the process's GPU lock, if this thread has one. */
+export function runSession(loaded: LoadedSession, feeds: ort.InferenceSession.FeedsType): Promise<ort.InferenceSession.ReturnType> {
+  if (loaded.provider === 'cpu') return loaded.session.run(feeds);
+  return withGpuLock(() => loaded.session.run(feeds));
+}
+
+/** Whether `device` means the CPU here without any GPU provider to try: then no session is needed to know it. */
+export function certainlyCpu(device: DeviceChoice, platform: NodeJS.Platform = process.platform): boolean {
+  return device === 'cpu' || (device === 'auto' && autoProvidersFor(platform).length === 0);
+}
+
 /** GPU providers that already failed in this process: tried once, reported once. */
 const failedProviders = new Map<string, string>();
 
@@ -107,7 +193,7 @@ async function create(path: string, device: DeviceChoice, notice: (line: string)
   const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: level, logSeverityLevel: ERRORS_ONLY };
   if (device !== 'cpu') {
     const fresh: string[] = [];
-    for (const ep of gpuProvidersFor(process.platform)) {
+    for (const ep of device === 'gpu' ? gpuProvidersFor(process.platform) : autoProvidersFor(process.platform)) {
       if (failedProviders.has(ep)) continue;
       const unavailable = gpuUnavailableReason(ep);
       if (unavailable) {
@@ -116,7 +202,7 @@ async function create(path: string, device: DeviceChoice, notice: (line: string)
         continue;
       }
       try {
-        const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [ep] });
+        const session = await withGpuLock(() => ort.InferenceSession.create(path, { ...base, executionProviders: [ep] }));
         return { session, provider: ep };
       } catch (err) {
         failedProviders.set(ep, shortReason(err));
@@ -142,6 +228,21 @@ export function sessionFor(path: string, device: DeviceChoice, notice: (line: st
     s.catch(() => cache.delete(key));
   }
   return s;
+}
+
+/**
+ * Releases this thread's sessions, a GPU one under the GPU lock. A worker of the pool does this
+ * before it is terminated: left to the thread's teardown, WebGPU sessions of several workers free
+ * their device buffers at once and corrupt the heap ("double free or corruption", lavapipe, 3 workers).
+ */
+export async function releaseSessions(): Promise<void> {
+  const held = await Promise.allSettled([...cache.values()]);
+  cache.clear();
+  for (const s of held) {
+    if (s.status !== 'fulfilled') continue;
+    const { session, provider } = s.value;
+    await (provider === 'cpu' ? session.release() : withGpuLock(() => session.release()));
+  }
 }
 
 /** How many model sessions this thread holds (each costs memory; the indexing pool keeps them in its workers). */
