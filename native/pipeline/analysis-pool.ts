@@ -15,7 +15,7 @@ import { loadDetector } from './detect.ts';
 import { Embedder } from './embed.ts';
 import { analyseFile, providerOf, type AnalysedFile } from './photo-analysis.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './photo-worker.ts';
-import { certainlyCpu, newGpuLock, type DeviceChoice } from './runtime.ts';
+import { certainlyCpu, gpuLockBuffer, type DeviceChoice } from './runtime.ts';
 
 /** Files a worker holds at once: one in the models while the next is read and decoded. */
 const PER_WORKER = 2;
@@ -131,7 +131,7 @@ class WorkerPool implements PhotoAnalyser {
 
   static async start(opts: PoolOptions, layout: ThreadLayout): Promise<WorkerPool> {
     const url = workerUrl();
-    const setup: WorkerSetup = { device: opts.device, embedder: opts.embedder, modelsDir: opts.modelsDir, threads: layout.threads, gpuLock: newGpuLock() };
+    const setup: WorkerSetup = { device: opts.device, embedder: opts.embedder, modelsDir: opts.modelsDir, threads: layout.threads, gpuLock: gpuLockBuffer() };
     const workers = Array.from({ length: layout.workers }, () => new Worker(url, { workerData: setup, execArgv: workerExecArgv(url) }));
     const started = await Promise.allSettled(
       workers.map((worker) => {

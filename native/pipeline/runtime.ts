@@ -111,12 +111,22 @@ const CPU_MEMORY: ort.InferenceSession.SessionOptions = { enableMemPattern: fals
  * memory all the pool's threads share: 0 free, 1 held. The CPU work of the other workers
  * (decoding, aligning, thumbnails) goes on while one of them holds it.
  */
-let gpuLock: Int32Array | null = null;
+let gpuLock: Int32Array | null = isMainThread ? new Int32Array(newGpuLock()) : null;
 /** The promise chain of this thread's GPU runs: a thread never waits on a lock it holds itself. */
 let gpuTail: Promise<unknown> = Promise.resolve();
 
 export function newGpuLock(): SharedArrayBuffer {
   return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+}
+
+/**
+ * The lock this thread's GPU sessions take, for the pool to hand to its workers. The main thread
+ * holds one from the start, so its own GPU sessions (re-embedding, a run too small for the pool)
+ * take turns with the workers' too.
+ */
+export function gpuLockBuffer(): SharedArrayBuffer {
+  if (!gpuLock) throw new Error('this thread has no GPU lock to share');
+  return gpuLock.buffer as SharedArrayBuffer;
 }
 
 /** Makes this thread's GPU sessions take `buffer`'s lock (a worker of the indexing pool). */
