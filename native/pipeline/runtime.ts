@@ -143,7 +143,15 @@ function withGpuLock<T>(work: () => Promise<T>): Promise<T> {
   const lock = gpuLock;
   if (!lock) return work();
   const locked = gpuTail.then(async () => {
-    while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1);
+    // Waiting asynchronously: the thread's event loop goes on meanwhile (the app's main thread, or a
+    // worker's other photo in decoding), and Atomics.wait may be refused on some main threads. A
+    // pending waitAsync does not keep a thread alive, so a timer does, or an idle worker would exit.
+    while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) {
+      const wait = Atomics.waitAsync(lock, 0, 1);
+      if (!wait.async) continue;
+      const keepAlive = setInterval(() => {}, 60_000);
+      await wait.value.finally(() => clearInterval(keepAlive));
+    }
     try {
       return await work();
     } finally {
