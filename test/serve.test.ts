@@ -253,6 +253,13 @@ describe('kith serve and kith:// on a library someone tries to abuse', () => {
       assert.equal(page.status, 200);
       assert.match(page.body, /<div id="app">/);
       assert.equal(page.headers['set-cookie'], undefined, 'no cookie: cookies reach every port of 127.0.0.1');
+      // The tab's icon: the page names it, and it is served (a browser asked /favicon.ico and got a 404 before).
+      const icon = /<link rel="icon"[^>]* href="\.\/([^"]+)"/.exec(page.body)?.[1];
+      assert.ok(icon, 'the page links an icon');
+      const iconFile = await raw(server.port, `/${icon}`);
+      assert.equal(iconFile.status, 200);
+      assert.equal(iconFile.headers['content-type'], 'image/svg+xml');
+      assert.match(iconFile.body, /<svg /);
       for (const path of ['/api/events', `/photo/${ids.get('groups/faceapi/bbt1.jpg')}`, `/thumb/${groupFace}`]) {
         assert.equal((await raw(server.port, path)).status, 401, path);
         assert.equal((await raw(server.port, `${path}?token=wrong`)).status, 401, path);
