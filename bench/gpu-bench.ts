@@ -155,6 +155,8 @@ async function main(argv: string[]): Promise<void> {
   const photos = await limitedFolder(positionals[0]!, parseLimit(values.limit));
   try {
     const paths = (await scanFolder(photos.folder)).files.map((f) => f.path);
+    // Symlinked folders are not followed (as in a library): copies or linked files are.
+    if (paths.length === 0) throw new Error(`no photos in ${positionals[0]}`);
     const base = { embedder: values.embedder, modelsDir: MODELS_DIR, notice: (l: string) => console.error(`kith: ${l}`) };
     const cpuAnalyser = await startAnalyser({ ...base, device: 'cpu', layout: threadLayout() });
     let cpu: Pass;
