@@ -112,7 +112,7 @@ export async function indexFolder(store: Store, folder: string | readonly string
     return pool;
   };
   try {
-    return await indexWith(analyserFor, store, folder, opts, { started, notice, modelId: embedderModelId(embedderName), models });
+    return await indexWith(analyserFor, store, folder, opts, { started, notice, device, modelId: embedderModelId(embedderName), dim: () => embedderDim(embedderName, modelsDir), models });
   } finally {
     await pool?.close();
   }
@@ -121,8 +121,10 @@ export async function indexFolder(store: Store, folder: string | readonly string
 interface RunContext {
   started: number;
   notice: (line: string) => void;
-  /** The id the run's vectors are stored under, known without loading the models. */
+  device: DeviceChoice;
+  /** The id the run's vectors are stored under, and their length: both known without loading the models. */
   modelId: string;
+  dim: () => number;
   /** The models in this thread, loaded on first use. */
   models: () => Promise<PhotoModels>;
 }
@@ -158,7 +160,7 @@ async function indexWith(
 
   // The analyser first: the run records the execution provider it uses.
   const analyser = work.todo.length > 0 ? await analyserFor(work.todo.length) : null;
-  const provider = analyser?.provider ?? (certainlyCpu(opts.device ?? 'auto') ? 'cpu' : providerOf(await ctx.models()));
+  const provider = analyser?.provider ?? (certainlyCpu(ctx.device) ? 'cpu' : providerOf(await ctx.models()));
   const runId = store.runs.start(roots.join(', '), provider, modelId);
   applyPlan(store, work, runId);
 
@@ -277,7 +279,7 @@ async function indexWith(
 
   progress.phase = 'indexing-ann';
   emit();
-  openFaceIndex(store, modelId, analyser?.dim ?? embedderDim(opts.embedder ?? DEFAULT_EMBEDDER, opts.modelsDir ?? MODELS_DIR));
+  openFaceIndex(store, modelId, analyser?.dim ?? ctx.dim());
 
   const interrupted = opts.signal?.aborted ?? false;
   store.runs.progress(runId, progress.total, indexed, progress.faces, progress.errors);

@@ -23,15 +23,20 @@ export function embedderModelId(name: string): string {
   return ids.length === 1 ? ids[0]! : `ens(${ids.join('+')})`;
 }
 
-/** The length of the vectors an embedder preset makes, from the manifest (no session needed). */
-export function embedderDim(name: string, dir = MODELS_DIR): number {
+/** The manifest entries of an embedder preset's models, in order (throws for one the manifest lacks). */
+function embedderModels(name: string, dir: string): EmbedderModel[] {
   embedderModelId(name);
   const models = loadManifest(dir).models;
-  return EMBEDDERS[name]!.reduce((sum, id) => {
-    const size = models.find((m) => m.id === id && m.role === 'embedder')?.output?.size;
-    if (!size) throw new Error(`embedder model ${id} not in manifest: run \`npm run models\``);
-    return sum + size;
-  }, 0);
+  return EMBEDDERS[name]!.map((id) => {
+    const model = models.find((m) => m.id === id && m.role === 'embedder');
+    if (!model?.output) throw new Error(`embedder model ${id} not in manifest: run \`npm run models\``);
+    return model;
+  });
+}
+
+/** The length of the vectors an embedder preset makes, from the manifest (no session needed). */
+export function embedderDim(name: string, dir = MODELS_DIR): number {
+  return embedderModels(name, dir).reduce((sum, m) => sum + m.output!.size, 0);
 }
 
 /**
@@ -67,17 +72,9 @@ export class Embedder {
   ) {}
 
   static async load(name = DEFAULT_EMBEDDER, device: DeviceChoice = 'auto', notice?: (l: string) => void, dir = MODELS_DIR): Promise<Embedder> {
-    const modelId = embedderModelId(name);
-    const ids = EMBEDDERS[name]!;
-    const manifest = loadManifest(dir);
     const parts = [];
-    for (const id of ids) {
-      const model = manifest.models.find((m) => m.id === id && m.role === 'embedder');
-      if (!model?.output) throw new Error(`embedder model ${id} not in manifest: run \`npm run models\``);
-      parts.push({ model, loaded: await sessionFor(join(dir, model.file), device, notice, model.graphOptimization) });
-    }
-    const dim = parts.reduce((s, p) => s + p.model.output!.size, 0);
-    return new Embedder(modelId, dim, parts[0]!.loaded.provider, parts);
+    for (const model of embedderModels(name, dir)) parts.push({ model, loaded: await sessionFor(join(dir, model.file), device, notice, model.graphOptimization) });
+    return new Embedder(embedderModelId(name), embedderDim(name, dir), parts[0]!.loaded.provider, parts);
   }
 
   /** Embeddings of aligned RGB crops (each 112·112·3 bytes), in order. */

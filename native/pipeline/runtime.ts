@@ -163,10 +163,14 @@ function withGpuLock<T>(work: () => Promise<T>): Promise<T> {
   return locked;
 }
 
+/** `work` on a session of `provider`: a GPU session's under the GPU lock, a CPU session's straight away. */
+function onDevice<T>(provider: string, work: () => Promise<T>): Promise<T> {
+  return provider === 'cpu' ? work() : withGpuLock(work);
+}
+
 /** Runs `loaded` on `feeds`; a GPU session first takes the process's GPU lock, if this thread has one. */
 export function runSession(loaded: LoadedSession, feeds: ort.InferenceSession.FeedsType): Promise<ort.InferenceSession.ReturnType> {
-  if (loaded.provider === 'cpu') return loaded.session.run(feeds);
-  return withGpuLock(() => loaded.session.run(feeds));
+  return onDevice(loaded.provider, () => loaded.session.run(feeds));
 }
 
 /** Whether `device` means the CPU here without any GPU provider to try: then no session is needed to know it. */
@@ -259,7 +263,7 @@ export async function releaseSessions(): Promise<void> {
   for (const s of held) {
     if (s.status !== 'fulfilled') continue;
     const { session, provider } = s.value;
-    await (provider === 'cpu' ? session.release() : withGpuLock(() => session.release()));
+    await onDevice(provider, () => session.release());
   }
 }
 
