@@ -10,6 +10,7 @@ import { KithEngine } from '../native/api/api.ts';
 import { relativeBox } from '../native/people/cluster.ts';
 import { evidenceOf, isMaybe, type EvidenceFace } from '../native/people/evidence.ts';
 import { Store } from '../native/store/index.ts';
+import { runCli } from './helpers.ts';
 import { indexedFixtureCopy } from './indexed-fixture.ts';
 
 describe('Maybe: groups without the evidence of a person', () => {
@@ -41,6 +42,15 @@ describe('Maybe: groups without the evidence of a person', () => {
     assert.ok(list.filter((p) => !p.maybe).every((p) => p.faceCount === 5));
     assert.equal((await api.person(stuart)).maybe, true);
     assert.equal((await api.status()).people, 7, 'the status bar counts the people the grid shows, not the Maybe group');
+  });
+
+  it('kith index reports the people the grid shows, as `kith people` does, not the Maybe group', async () => {
+    const copy = await indexedFixtureCopy('maybe');
+    const indexed = await runCli(['index', copy.library, '--db', copy.db]);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    assert.match(indexed.stdout, /^ {2}7 people, \d+ faces not yet in a person$/m);
+    const listed = await runCli(['people', '--db', copy.db]);
+    assert.match(listed.stdout, /^7 people \(0 named\)/m);
   });
 
   it('counts one clear face as one observation, however many small background ones come with it', () => {

@@ -86,7 +86,9 @@ async function runIndex(folder: string, db: string | undefined, device: DeviceCh
       console.log(`Using ${summary.provider} execution provider.`);
       console.log(summaryText(summary, resume.map(shellWord).join(' '), bar.last));
       if (summary.interrupted || !clustering) return 130;
-      console.log(`  ${clustering.people} people, ${clustering.unassigned} faces not yet in a person`);
+      // The people the People screen and `kith people` count: not the groups under Maybe, nor hidden ones.
+      const { people, unassignedFaces } = await api.status();
+      console.log(`  ${people} people, ${unassignedFaces} faces not yet in a person`);
       return 0;
     } finally {
       off();
