@@ -304,22 +304,21 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const PAIR = 2 ** 26;
 
 /**
- * Max-heap of candidate merges on key (a margin: linkage minus threshold; ties go to the pair
- * with the smaller roots, so the order is fixed by face ids). An entry is exact (its linkage
- * computed) or a bound (an upper bound on the margin, see agglomerate). One Float64Array of
- * three doubles per entry (key; a·2^26 + b; the versions and the exact flag), sifted by moving
- * a hole, four children per node: a 100k-face run pushes millions of candidates, and the heap
- * outgrows the caches, so a sift's cost is its levels (each one or two cache lines this way).
+ * Max-heap of queued pairs on key (a margin: an upper bound on linkage minus threshold; ties go
+ * to the pair with the smaller roots, so the order is fixed by face ids). Two doubles per entry
+ * (key; a·2^26 + b) in one Float64Array, sifted by moving a hole, four children per node: a
+ * 100k-face run queues hundreds of thousands of pairs, and the heap outgrows the caches, so a
+ * sift's cost is its levels (each one or two cache lines this way).
  */
 class MergeHeap {
-  private data = new Float64Array(3 * 1024);
+  private data = new Float64Array(2 * 1024);
   size = 0;
   /** The last popped entry. */
-  top = { key: 0, a: 0, b: 0, va: 0, vb: 0, exact: false };
+  top = { key: 0, a: 0, b: 0 };
 
-  push(key: number, a: number, b: number, va: number, vb: number, exact: boolean): void {
-    if (a >= PAIR || b >= PAIR || va >= PAIR || vb >= PAIR) throw new Error('merge heap: index out of range');
-    if (3 * this.size === this.data.length) {
+  push(key: number, a: number, b: number): void {
+    if (a >= PAIR || b >= PAIR) throw new Error('merge heap: index out of range');
+    if (2 * this.size === this.data.length) {
       const grown = new Float64Array(this.data.length * 2);
       grown.set(this.data);
       this.data = grown;
@@ -329,16 +328,14 @@ class MergeHeap {
     let i = this.size++;
     while (i > 0) {
       const up = (i - 1) >> 2;
-      const k = d[3 * up]!;
-      if (key < k || (key === k && ab > d[3 * up + 1]!)) break;
-      d[3 * i] = k;
-      d[3 * i + 1] = d[3 * up + 1]!;
-      d[3 * i + 2] = d[3 * up + 2]!;
+      const k = d[2 * up]!;
+      if (key < k || (key === k && ab > d[2 * up + 1]!)) break;
+      d[2 * i] = k;
+      d[2 * i + 1] = d[2 * up + 1]!;
       i = up;
     }
-    d[3 * i] = key;
-    d[3 * i + 1] = ab;
-    d[3 * i + 2] = (va * PAIR + vb) * 2 + (exact ? 1 : 0);
+    d[2 * i] = key;
+    d[2 * i + 1] = ab;
   }
 
   /** Remove the best entry into `top`; false when empty. */
@@ -347,41 +344,35 @@ class MergeHeap {
     const d = this.data;
     const t = this.top;
     t.key = d[0]!;
-    const ab = d[1]!, vv = d[2]!;
+    const ab = d[1]!;
     t.a = Math.floor(ab / PAIR);
     t.b = ab - t.a * PAIR;
-    t.exact = vv % 2 === 1;
-    const v = (vv - (t.exact ? 1 : 0)) / 2;
-    t.va = Math.floor(v / PAIR);
-    t.vb = v - t.va * PAIR;
     const last = --this.size;
     if (last === 0) return true;
     // Sift the last entry down from the root.
-    const key = d[3 * last]!, lab = d[3 * last + 1]!, lvv = d[3 * last + 2]!;
+    const key = d[2 * last]!, lab = d[2 * last + 1]!;
     let i = 0;
     for (;;) {
       const first = 4 * i + 1;
       if (first >= last) break;
       // The best of up to four children.
       let c = first;
-      let kc = d[3 * first]!;
+      let kc = d[2 * first]!;
       const end = Math.min(first + 4, last);
       for (let x = first + 1; x < end; x++) {
-        const kx = d[3 * x]!;
-        if (kx > kc || (kx === kc && d[3 * x + 1]! < d[3 * c + 1]!)) {
+        const kx = d[2 * x]!;
+        if (kx > kc || (kx === kc && d[2 * x + 1]! < d[2 * c + 1]!)) {
           c = x;
           kc = kx;
         }
       }
-      if (key > kc || (key === kc && lab < d[3 * c + 1]!)) break;
-      d[3 * i] = kc;
-      d[3 * i + 1] = d[3 * c + 1]!;
-      d[3 * i + 2] = d[3 * c + 2]!;
+      if (key > kc || (key === kc && lab < d[2 * c + 1]!)) break;
+      d[2 * i] = kc;
+      d[2 * i + 1] = d[2 * c + 1]!;
       i = c;
     }
-    d[3 * i] = key;
-    d[3 * i + 1] = lab;
-    d[3 * i + 2] = lvv;
+    d[2 * i] = key;
+    d[2 * i + 1] = lab;
     return true;
   }
 }
@@ -406,7 +397,6 @@ class Clusters {
   readonly cannot: Array<number[] | undefined>;
   /** Must-link group id per root, -1 for none. */
   readonly group: Int32Array;
-  readonly version: Int32Array;
   /** 1 where sum[root] is a buffer of the cluster's own (not a face's vector). */
   readonly owned: Uint8Array;
 
@@ -418,7 +408,6 @@ class Clusters {
     this.photos = faces.map((f) => new Set([f.photoId]));
     this.cannot = new Array<number[] | undefined>(n);
     this.group = new Int32Array(n).fill(-1);
-    this.version = new Int32Array(n);
     this.owned = new Uint8Array(n);
   }
 
@@ -486,7 +475,7 @@ class Clusters {
 
   /**
    * What every join of `gone` into `root` does besides the weight: photos, cannot-links and
-   * group pass to `root`, and both versions move on so queued pairs of either go stale.
+   * group pass to `root`.
    */
   private joinRest(root: number, gone: number): void {
     // Add the smaller photo set into the larger (the sets are only asked what they hold).
@@ -497,8 +486,6 @@ class Clusters {
     const cg = this.cannot[gone];
     if (cg) this.cannot[root] = [...(this.cannot[root] ?? []), ...cg];
     if (this.group[root]! < 0) this.group[root] = this.group[gone]!;
-    this.version[root]!++;
-    this.version[gone]!++;
   }
 }
 
@@ -521,6 +508,29 @@ function canonicalOrder(faces: readonly ClusterFace[]): { order: number[]; rank:
 const BOUND_SLACK = 1e-4;
 
 /**
+ * A pair of adjacent clusters during agglomeration, one object shared by both roots' adjacency
+ * maps: an upper bound on its linkage (the linkage itself once computed, until either side
+ * changes) and the key of its live queue entry. A pair has at most one live entry; older
+ * entries of it are recognised by their key and skipped.
+ */
+interface Pair {
+  bound: number;
+  exact: boolean;
+  /** Key of the live queue entry, -Infinity for none. */
+  queued: number;
+}
+
+/**
+ * How far above its bound a pair is queued. A person absorbing faces one at a time raises the
+ * bound of every neighbour of it a little with each face; an entry queued this much higher
+ * may still bound the pair after such a step, so the pair need not be queued again each time.
+ * On 100k faces (bench:cluster) 0.01 queued 1.5M entries where 0 queued 1.8M, and 0.03 cost
+ * more exact linkages than it saved; the people found do not depend on it (any upper bound
+ * gives the same merges).
+ */
+const REQUEUE_HEADROOM = 0.01;
+
+/**
  * Agglomerate the given canonical indices by average linkage over the kNN edges among them.
  * Only pairs with a kNN edge ≥ the lowest possible threshold are ever compared: a pair of
  * clusters whose mean cross similarity reaches it has at least one cross pair reaching it.
@@ -529,23 +539,24 @@ const BOUND_SLACK = 1e-4;
  * upper bound on its linkage, exact once computed: when A and B merge into R, R's linkage to a
  * neighbour C is exactly (|A|·L(A,C) + |B|·L(B,C)) / (|A| + |B|), so the stored figures bound
  * it (for a side never adjacent to C, the Cauchy–Schwarz bound |ΣX|·|ΣC| / (|X|·|C|)). A pair
- * is queued on its bound and its linkage computed from the sums only when it reaches the top
- * of the queue, then queued again on the exact figure; a pair whose bound is under its
- * threshold is not queued at all. Bounds are never below the exact figures, so an exact entry
- * at the top is the best pair: the merges, their order and every linkage compared are those
- * of computing every pair at every step, which a large person absorbing faces one at a time
- * made the cost of the whole run (each step recomputed its linkage to hundreds of neighbours).
+ * is queued on an upper bound of its margin, and its linkage computed from the sums only when
+ * it reaches the top of the queue, then queued again on the exact figure; a pair whose bound
+ * is under its threshold is not queued at all, and a pair whose live entry still bounds it is
+ * not queued again. Queue keys are never below the pairs' true margins, so an exact entry at
+ * the top is the best pair: the merges, their order and every linkage compared are those of
+ * computing every pair at every step, which a large person absorbing faces one at a time made
+ * the cost of the whole run (each step recomputed its linkage to hundreds of neighbours).
  */
 function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists, vector: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
   const inSet = new Uint8Array(cl.parent.length);
   for (const c of members) inSet[c] = 1;
   const floor = p.linkage;
-  /** Per root: adjacent root → upper bound on their linkage (exact once computed). */
-  const adj = new Map<number, Map<number, number>>();
-  const link = (a: number, b: number, bound: number) => {
+  /** Per root: adjacent root → their pair. */
+  const adj = new Map<number, Map<number, Pair>>();
+  const near = (a: number) => {
     let s = adj.get(a);
     if (!s) adj.set(a, (s = new Map()));
-    s.set(b, Math.max(s.get(b) ?? bound, bound));
+    return s;
   };
   for (const c of members) {
     const rc = cl.find(c);
@@ -557,8 +568,13 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists,
       // Between two lone faces the linkage is the edge's cosine (the index's own float32
       // arithmetic, well inside BOUND_SLACK); otherwise all that is known is that it is at most 1.
       const bound = cl.sum[rc] === vector(c) && cl.sum[rj] === vector(j) ? similarity : 1;
-      link(rc, rj, bound);
-      link(rj, rc, bound);
+      const pair = near(rc).get(rj);
+      if (pair) pair.bound = Math.max(pair.bound, bound);
+      else {
+        const fresh: Pair = { bound, exact: false, queued: -Infinity };
+        near(rc).set(rj, fresh);
+        near(rj).set(rc, fresh);
+      }
     }
   }
   /** |Σ| per root, for the Cauchy–Schwarz bound. */
@@ -566,54 +582,73 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists,
   for (const r of adj.keys()) norm[r] = Math.sqrt(dot32(cl.sum[r]!, cl.sum[r]!));
   const heap = new MergeHeap();
   const threshold = (x: number, y: number) => mergeThreshold(p, cl.count[x]!, cl.count[y]!);
-  /** Queue the pair on an upper bound of its linkage, unless even that cannot merge. */
-  const pushBound = (a: number, b: number, bound: number) => {
+  /** Queue a pair on its bound, unless even that cannot merge or its live entry already bounds it. */
+  const offer = (a: number, b: number, pair: Pair) => {
     const x = Math.min(a, b), y = Math.max(a, b);
-    const key = bound + BOUND_SLACK - threshold(x, y);
-    if (key >= 0) heap.push(key, x, y, cl.version[x]!, cl.version[y]!, false);
+    const key = pair.bound + BOUND_SLACK - threshold(x, y);
+    if (key < 0 || key <= pair.queued) return;
+    pair.queued = key + REQUEUE_HEADROOM;
+    heap.push(pair.queued, x, y);
   };
-  for (const [a, near] of adj) for (const [b, bound] of near) if (a < b) pushBound(a, b, bound);
+  for (const [a, pairs] of adj) for (const [b, pair] of pairs) if (a < b) offer(a, b, pair);
   while (heap.pop()) {
     const top = heap.top;
-    if (cl.version[top.a] !== top.va || cl.version[top.b] !== top.vb) continue;
-    const { a, b } = top;
-    if (!top.exact) {
+    const ra = cl.find(top.a), rb = cl.find(top.b);
+    if (ra === rb) continue;
+    const a = Math.min(ra, rb), b = Math.max(ra, rb);
+    const pair = adj.get(a)?.get(b);
+    if (!pair || pair.queued !== top.key) continue; // an older entry of this pair, or of none
+    pair.queued = -Infinity;
+    if (!pair.exact) {
       // Its turn: the exact figure, queued again when it merges (the same rule as merges()).
-      const sim = cl.linkage(a, b);
-      adj.get(a)!.set(b, sim);
-      adj.get(b)!.set(a, sim);
-      if (merges(p, sim, cl.count[a]!, cl.count[b]!)) heap.push(sim - threshold(a, b), a, b, top.va, top.vb, true);
+      pair.bound = cl.linkage(a, b);
+      pair.exact = true;
+      if (merges(p, pair.bound, cl.count[a]!, cl.count[b]!)) {
+        pair.queued = pair.bound - threshold(a, b);
+        heap.push(pair.queued, a, b);
+      }
       continue;
     }
     if (!cl.compatible(a, b)) {
       // Constraints only accumulate as clusters grow, so this pair can never merge.
-      adj.get(a)?.delete(b);
-      adj.get(b)?.delete(a);
+      adj.get(a)!.delete(b);
+      adj.get(b)!.delete(a);
       continue;
     }
     const ca = cl.count[a]!, cb = cl.count[b]!;
     const perA = norm[a]! / ca, perB = norm[b]! / cb;
     const ma = adj.get(a)!, mb = adj.get(b)!;
-    const root = cl.union(a, b);
-    const gone = root === a ? b : a;
-    norm[root] = Math.sqrt(dot32(cl.sum[root]!, cl.sum[root]!));
-    adj.delete(gone);
-    const next = new Map<number, number>();
-    const update = (c: number) => {
-      if (c === a || c === b || next.has(c)) return;
+    ma.delete(b);
+    mb.delete(a);
+    cl.union(a, b); // a < b: a is the root
+    norm[a] = Math.sqrt(dot32(cl.sum[a]!, cl.sum[a]!));
+    adj.delete(b);
+    /** The merged pair's bound from its sides' (undefined: never adjacent, Cauchy–Schwarz). */
+    const merged = (c: number, la: number | undefined, lb: number | undefined) => {
       const perC = norm[c]! / cl.count[c]!;
-      const la = ma.get(c) ?? Math.min(1, perA * perC);
-      const lb = mb.get(c) ?? Math.min(1, perB * perC);
-      const bound = (ca * la + cb * lb) / (ca + cb);
-      next.set(c, bound);
-      const s = adj.get(c)!;
-      s.delete(gone);
-      s.set(root, bound);
-      pushBound(root, c, bound);
+      return (ca * (la ?? Math.min(1, perA * perC)) + cb * (lb ?? Math.min(1, perB * perC))) / (ca + cb);
     };
-    for (const c of ma.keys()) update(c);
-    for (const c of mb.keys()) update(c);
-    adj.set(root, next);
+    for (const [c, pa] of ma) {
+      const pb = mb.get(c);
+      pa.bound = merged(c, pa.bound, pb?.bound);
+      pa.exact = false;
+      if (pb) {
+        // b's entry may be the higher one: it stays live for the merged pair.
+        pa.queued = Math.max(pa.queued, pb.queued);
+        adj.get(c)!.delete(b);
+      }
+      offer(a, c, pa);
+    }
+    for (const [c, pb] of mb) {
+      if (ma.has(c)) continue;
+      pb.bound = merged(c, undefined, pb.bound);
+      pb.exact = false;
+      const mc = adj.get(c)!;
+      mc.delete(b);
+      mc.set(a, pb);
+      ma.set(c, pb);
+      offer(a, c, pb);
+    }
   }
 }
 
