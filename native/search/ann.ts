@@ -13,7 +13,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import { checkHnswFile, sha256OfFile } from './ann-file.ts';
-import { knnCacheKey, readKnnCache, writeKnnCache } from './knn-cache.ts';
+import { enterNewFaces, fingerprint, knnQuestion, readKnnGraph, reuseKept, writeKnnGraph } from './knn-cache.ts';
 import type { KnnWorkerJob, KnnWorkerResult } from './knn-worker.ts';
 import { PRIVATE_FILE_MODE, createPrivateFile, libraryFiles } from '../store/library-files.ts';
 import type { Store } from '../store/index.ts';
@@ -62,18 +62,24 @@ export interface HitLists {
   counts: Int32Array;
   faceIds: Float64Array;
   similarities: Float64Array;
-  /** How many of the queries worker threads answered (the rest: this thread, or the cache). */
+  /** How many of the queries worker threads answered (the rest: this thread, or the kept graph). */
   workerAnswered: number;
-  /** Whether the answers came from the k-NN cache of an earlier searchAll of the same question (knn-cache.ts). */
-  cached: boolean;
+  /** How many lists came from the graph an earlier searchAll kept (knn-cache.ts) instead of a search. */
+  reused: number;
+}
+
+/** A searchAll query: the face and its vector (the kept graph is by face). */
+export interface FaceQuery {
+  faceId: number;
+  vector: Float32Array;
 }
 
 export interface SearchAllOptions {
   /** Worker threads besides this one (default: one per further core, as memory allows; 0: this thread only). */
   workers?: number;
-  /** Fewest queries worth starting workers for, and worth caching (default PARALLEL_MIN_QUERIES). */
+  /** Fewest queries worth starting workers for, and worth keeping the graph of (default PARALLEL_MIN_QUERIES). */
   minQueries?: number;
-  /** Reuse and keep the answers in the k-NN cache beside the index file (default true). */
+  /** Reuse and keep the k-NN graph beside the index file (default true). */
   cache?: boolean;
 }
 
@@ -295,15 +301,17 @@ export class FaceIndex {
   }
 
   /**
-   * search(v, k) for every vector, answered the same, hit for hit. A large batch (a full
+   * search(v, k) for every query, answered the same, hit for hit. A large batch (a full
    * re-cluster's k-NN graph) is split between this thread and worker threads that each load the
    * saved file read-only; a worker whose file is not the one this index last wrote or read, or
-   * whose answers are not sound, has its share answered here instead. A large batch's answers
-   * are kept (knn-cache.ts) and reused while the index file and the query vectors are the same:
-   * a second full re-cluster with nothing new indexed does no searches at all.
+   * whose answers are not sound, has its share answered here instead. A large batch's lists
+   * are kept beside the index (knn-cache.ts), and the next batch searches only the faces that
+   * are new or changed since and the faces whose lists name a face that is gone or changed; the
+   * new faces enter the kept lists where they belong. A second full re-cluster with nothing new
+   * indexed does no searches at all.
    */
-  async searchAll(vectors: readonly Float32Array[], k: number, opts: SearchAllOptions = {}): Promise<HitLists> {
-    const out: HitLists = { k, counts: new Int32Array(vectors.length), faceIds: new Float64Array(vectors.length * k), similarities: new Float64Array(vectors.length * k), workerAnswered: 0, cached: false };
+  async searchAll(queries: readonly FaceQuery[], k: number, opts: SearchAllOptions = {}): Promise<HitLists> {
+    const out: HitLists = { k, counts: new Int32Array(queries.length), faceIds: new Float64Array(queries.length * k), similarities: new Float64Array(queries.length * k), workerAnswered: 0, reused: 0 };
     const put = (q: number, hits: readonly Neighbour[]) => {
       out.counts[q] = hits.length;
       hits.forEach((h, r) => {
@@ -311,46 +319,38 @@ export class FaceIndex {
         out.similarities[q * k + r] = h.similarity;
       });
     };
-    const large = vectors.length >= (opts.minQueries ?? PARALLEL_MIN_QUERIES);
-    const key = large && opts.cache !== false && this.saved ? knnCacheKey(this.saved.sha256, k, this.hnsw.getEf(), vectors) : null;
-    if (key) {
-      const cached = readKnnCache(knnCachePathFor(this.path), key, vectors.length, k);
-      if (cached && this.soundLists(cached)) return { ...cached, workerAnswered: 0, cached: true };
+    const large = queries.length >= (opts.minQueries ?? PARALLEL_MIN_QUERIES);
+    const workers = large ? (opts.workers ?? this.workerBudget()) : 0;
+    if (!large || opts.cache === false) {
+      await this.searchAllFresh(queries.map((q) => q.vector), k, workers, (i, hits) => put(i, hits), out);
+      return out;
     }
-    const answered = await this.searchAllFresh(vectors, k, large ? (opts.workers ?? this.workerBudget()) : 0, out, put);
-    // Kept only if the index is still the one the key names (a bad search may have rebuilt it meanwhile).
-    if (key && answered.indexSha !== null && answered.indexSha === this.saved?.sha256) {
-      writeKnnCache(knnCachePathFor(this.path), key, out);
-    }
+    const ids = queries.map((q) => q.faceId);
+    const prints = new Uint32Array(2 * queries.length);
+    queries.forEach((q, i) => fingerprint(q.vector, prints, i));
+    const question = knnQuestion(this.modelId, this.dim, k, M, this.hnsw.getEf());
+    const graphPath = knnCachePathFor(this.path);
+    const plan = reuseKept(readKnnGraph(graphPath, question, k), ids, prints, (id) => this.live.has(id), out);
+    out.reused = plan.reused;
+    const wanted = plan.search.length >= (opts.minQueries ?? PARALLEL_MIN_QUERIES) ? workers : 0;
+    await this.searchAllFresh(plan.search.map((q) => queries[q]!.vector), k, wanted, (i, hits) => put(plan.search[i]!, hits), out);
+    enterNewFaces(ids, plan, out);
+    writeKnnGraph(graphPath, { question, faceIds: Float64Array.from(ids), prints, lists: out });
     return out;
-  }
-
-  /** Whether every cached hit is sound for this index (a live face, a cosine). */
-  private soundLists(lists: { k: number; counts: Int32Array; faceIds: Float64Array; similarities: Float64Array }): boolean {
-    for (let q = 0; q < lists.counts.length; q++) {
-      const c = lists.counts[q]!;
-      if (!(c >= 0 && c <= lists.k)) return false;
-      for (let r = q * lists.k; r < q * lists.k + c; r++) {
-        const sim = lists.similarities[r]!;
-        if (!this.live.has(lists.faceIds[r]!) || !(Math.abs(sim) <= 1)) return false;
-      }
-    }
-    return true;
   }
 
   private async searchAllFresh(
     vectors: readonly Float32Array[],
     k: number,
     wanted: number,
-    out: HitLists,
     put: (q: number, hits: readonly Neighbour[]) => void,
-  ): Promise<{ indexSha: string | null }> {
-    const indexSha = this.saved?.sha256 ?? null;
+    out: HitLists,
+  ): Promise<void> {
     const workers = Math.min(wanted, vectors.length - 1);
     const n = Math.min(k, this.size);
     if (workers <= 0 || n <= 0 || !this.saved) {
       vectors.forEach((v, q) => put(q, this.search(v, k)));
-      return { indexSha: this.saved?.sha256 === indexSha ? indexSha : null };
+      return;
     }
     // Contiguous slices, the first for this thread: it starts at once while the workers load the file.
     const bounds = Array.from({ length: workers + 2 }, (_, s) => Math.round((s * vectors.length) / (workers + 1)));
@@ -372,7 +372,6 @@ export class FaceIndex {
         put(q, checked?.sound ? checked.hits : this.search(vectors[q]!, k));
       }
     }
-    return { indexSha: this.saved?.sha256 === indexSha ? indexSha : null };
   }
 
   /** Workers for searchAll: one per further core, as many index copies as WORKER_MEMORY_SHARE of RAM holds. */
