@@ -109,4 +109,26 @@ describe('agglomeration with linkage bounds', () => {
       assert.deepEqual(got.unassigned, []);
     });
   }
+
+  it('clusters the same lists given in flat arrays (a list in any order, self and strays among them) the same', () => {
+    const k = K + 2;
+    const counts = new Int32Array(faces.length);
+    const j = new Int32Array(faces.length * k).fill(-1);
+    const similarity = new Float64Array(faces.length * k);
+    lists.forEach((list, i) => {
+      // Least similar first (every list out of order), the face itself, a position that is no face.
+      const rows: Array<[number, number]> = [...list.map((e): [number, number] => [e.j, e.similarity]).reverse(), [i, 1], [faces.length + 3, 0.99]];
+      rows.forEach(([jj, s], r) => {
+        j[i * k + r] = jj;
+        similarity[i * k + r] = s;
+      });
+      counts[i] = rows.length;
+    });
+    for (const linkage of [CLUSTER_RULES.linkage, 0.1]) {
+      const p: ClusterRules = { ...CLUSTER_RULES, linkage };
+      const flat = clusterFaces(faces, { k, counts, j, similarity }, {}, p);
+      assert.ok(flat.clusters.some((c) => c.length >= 5));
+      assert.deepEqual(flat, clusterFaces(faces, (i) => lists[i]!, {}, p));
+    }
+  });
 });

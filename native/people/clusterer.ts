@@ -14,10 +14,13 @@ import {
   relativeBox,
   summarisePerson,
   type ClusterFace,
+  type FlatKnn,
   type Knn,
 } from './cluster.ts';
+import { idPositions } from '../common/id-positions.ts';
 import type { ClusterSummary as ApiClusterSummary } from '../api/types.ts';
 import type { Decision, FaceRow, Store } from '../store/index.ts';
+import type { ClusterSource } from '../store/faces.ts';
 
 /** The API's summary of a clustering pass, with where its time went (for `bench:cluster`). */
 export interface ClusterSummary extends ApiClusterSummary {
@@ -33,21 +36,18 @@ export interface ClusterSummary extends ApiClusterSummary {
  */
 const FULL_SEARCH_K = KNN_K + 8 + 1;
 
-/** The k-NN graph over `faces` from the index's hits by face id: self and faces outside `faces` dropped. */
-function knnFromHits(faces: readonly ClusterFace[], hits: HitLists): Knn {
-  const pos = new Map(faces.map((f, i) => [f.id, i]));
-  return (i) => {
-    const out: Array<{ j: number; similarity: number }> = [];
-    for (let r = i * hits.k; r < i * hits.k + hits.counts[i]!; r++) {
-      const j = pos.get(hits.faceIds[r]!);
-      if (j !== undefined && j !== i) out.push({ j, similarity: hits.similarities[r]! });
-    }
-    return out;
-  };
+/** The k-NN graph over `faces` from the index's hits by face id: faces outside `faces` dropped (self is dropped by clusterFaces). */
+function knnFromHits(faces: readonly ClusterFace[], hits: HitLists): FlatKnn {
+  const pos = idPositions(faces.map((f) => f.id));
+  const j = new Int32Array(hits.faceIds.length).fill(-1);
+  for (let q = 0; q < faces.length; q++) {
+    for (let r = q * hits.k; r < q * hits.k + hits.counts[q]!; r++) j[r] = pos(hits.faceIds[r]!) ?? -1;
+  }
+  return { k: hits.k, counts: hits.counts, j, similarity: hits.similarities };
 }
 
 /** A face as clustering sees it: good when it passes the gate or the user vouched for it; placed in its photo. */
-function clusterFace(f: FaceRow, confirmed: { has(faceId: number): boolean }, sizes: PhotoSizes): ClusterFace {
+function clusterFace(f: ClusterSource, confirmed: { has(faceId: number): boolean }, sizes: PhotoSizes): ClusterFace {
   const size = sizes.get(f.photoId);
   return { id: f.id, photoId: f.photoId, vector: f.embedding, good: confirmed.has(f.id) || isGoodFace(f), box: relativeBox(f.box, size?.width ?? null, size?.height ?? null) };
 }
@@ -71,21 +71,12 @@ function photoSizesAsked(store: Store): PhotoSizes {
   };
 }
 
-/** Photo sizes by id, for placing faces in their frame (near-duplicate detection). */
-function photoSizes(store: Store): PhotoSizes {
-  return new Map(store.photos.list().map((p) => [p.id, { width: p.width, height: p.height }]));
-}
-
 /** Every face of the model, with the confirmed ones marked good (the user vouched for them). */
-function loadFaces(store: Store, modelId: string, confirmed: ReadonlySet<number>): { faces: ClusterFace[]; rows: Map<number, FaceRow> } {
+function loadFaces(store: Store, modelId: string, confirmed: ReadonlySet<number>): ClusterFace[] {
+  const sizes = store.photos.sizes();
   const faces: ClusterFace[] = [];
-  const rows = new Map<number, FaceRow>();
-  const sizes = photoSizes(store);
-  for (const f of store.faces.iterate(modelId)) {
-    rows.set(f.id, f);
-    faces.push(clusterFace(f, confirmed, sizes));
-  }
-  return { faces, rows };
+  for (const f of store.faces.forClustering(modelId)) faces.push(clusterFace(f, confirmed, sizes));
+  return faces;
 }
 
 function decisionsByKind(decisions: Decision[]) {
@@ -110,7 +101,7 @@ export class PeopleClusterer {
     const t0 = performance.now();
     const people = this.store.people;
     const { confirmedOf, rejected } = decisionsByKind(people.decisions());
-    const { faces } = loadFaces(this.store, index.modelId, new Set(confirmedOf.keys()));
+    const faces = loadFaces(this.store, index.modelId, new Set(confirmedOf.keys()));
     const pos = new Map(faces.map((f, i) => [f.id, i]));
 
     const groups = new Map<number, number[]>();

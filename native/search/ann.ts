@@ -335,7 +335,7 @@ export class FaceIndex {
     const wanted = plan.search.length >= (opts.minQueries ?? PARALLEL_MIN_QUERIES) ? workers : 0;
     await this.searchAllFresh(plan.search.map((q) => queries[q]!.vector), k, wanted, (i, hits) => put(plan.search[i]!, hits), out);
     enterNewFaces(ids, plan, out);
-    writeKnnGraph(graphPath, { question, faceIds: Float64Array.from(ids), prints, lists: out });
+    if (!plan.unchanged) writeKnnGraph(graphPath, { question, faceIds: Float64Array.from(ids), prints, lists: out });
     return out;
   }
 

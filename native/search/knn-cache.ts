@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { idPositions } from '../common/id-positions.ts';
 import { PRIVATE_FILE_MODE } from '../store/library-files.ts';
 
 const MAGIC = 'KITHKNN2';
@@ -123,6 +124,8 @@ export interface ReusePlan {
   changed: Uint8Array;
   /** Lists copied from the kept graph. */
   reused: number;
+  /** Whether the kept graph already is the answer (every list reused, no other face in it): nothing to write. */
+  unchanged: boolean;
 }
 
 /**
@@ -134,27 +137,25 @@ export function reuseKept(kept: KeptGraph | null, ids: readonly number[], prints
   const n = ids.length;
   const changed = new Uint8Array(n).fill(1);
   const search: number[] = [];
-  if (!kept || kept.lists.k !== out.k) return { search: ids.map((_, q) => q), changed, reused: 0 };
-  const row = new Map<number, number>();
-  kept.faceIds.forEach((id, r) => row.set(id, r));
-  const queryOf = new Map<number, number>();
+  if (!kept || kept.lists.k !== out.k) return { search: ids.map((_, q) => q), changed, reused: 0, unchanged: false };
+  const rowOf = idPositions(kept.faceIds);
+  const queryOf = idPositions(ids);
   ids.forEach((id, q) => {
-    queryOf.set(id, q);
-    const r = row.get(id);
+    const r = rowOf(id);
     if (r !== undefined && kept.prints[2 * r] === prints[2 * q] && kept.prints[2 * r + 1] === prints[2 * q + 1]) changed[q] = 0;
   });
   const { k } = out;
   const src = kept.lists;
   let reused = 0;
   for (let q = 0; q < n; q++) {
-    const r = changed[q] ? undefined : row.get(ids[q]!);
+    const r = changed[q] ? undefined : rowOf(ids[q]!);
     let holds = r !== undefined;
     if (r !== undefined) {
       const count = src.counts[r]!;
       holds = count >= 0 && count <= k;
       for (let x = r * k; holds && x < r * k + count; x++) {
         const h = src.faceIds[x]!, s = src.similarities[x]!;
-        const hq = queryOf.get(h);
+        const hq = queryOf(h);
         holds = hq !== undefined && !changed[hq] && live(h) && Math.abs(s) <= 1;
       }
     }
@@ -168,7 +169,7 @@ export function reuseKept(kept: KeptGraph | null, ids: readonly number[], prints
     out.similarities.set(src.similarities.subarray(r * k, r * k + count), q * k);
     reused++;
   }
-  return { search, changed, reused };
+  return { search, changed, reused, unchanged: search.length === 0 && kept.faceIds.length === n };
 }
 
 /**
@@ -178,13 +179,12 @@ export function reuseKept(kept: KeptGraph | null, ids: readonly number[], prints
 export function enterNewFaces(ids: readonly number[], plan: ReusePlan, out: KnnLists): void {
   const searched = new Uint8Array(ids.length);
   for (const q of plan.search) searched[q] = 1;
-  const queryOf = new Map<number, number>();
-  ids.forEach((id, q) => queryOf.set(id, q));
+  const queryOf = idPositions(ids);
   const { k, counts, faceIds, similarities } = out;
   for (const q of plan.search) {
     if (!plan.changed[q]) continue;
     for (let x = q * k; x < q * k + counts[q]!; x++) {
-      const p = queryOf.get(faceIds[x]!);
+      const p = queryOf(faceIds[x]!);
       if (p === undefined || searched[p]) continue; // a searched list already saw this face
       const s = similarities[x]!;
       let at = p * k + counts[p]!; // one past the last

@@ -30,6 +30,14 @@ interface RawFace {
 const COLUMNS = `id, photo_id AS photoId, idx, x1, y1, x2, y2, landmarks, score, size, sharpness, yaw, pitch, roll,
   model_id AS modelId, embedding, origin`;
 
+/** What clustering reads of a face: no landmarks, model or origin. */
+export type ClusterSource = Pick<FaceRow, 'id' | 'photoId' | 'box' | 'score' | 'size' | 'sharpness' | 'yaw' | 'pitch' | 'embedding'>;
+
+type ClusterRaw = [number, number, number, number, number, number, number, number, number, number, number, Buffer];
+
+/** Faces whose vectors share one buffer in forClustering. */
+const VECTORS_PER_BUFFER = 4096;
+
 function landmarksToBlob(points: Point[]): Buffer {
   return toBlob(Float32Array.from(points.flatMap((p) => [p.x, p.y])));
 }
@@ -62,6 +70,7 @@ export class Faces {
   private readonly ofPhoto;
   private readonly byId;
   private readonly all;
+  private readonly clusterRows;
   private readonly count;
   private readonly models;
   private readonly setEmbedding;
@@ -90,6 +99,9 @@ export class Faces {
     this.ofPhoto = db.prepare<[number], RawFace>(`SELECT ${COLUMNS} FROM faces WHERE photo_id = ? ORDER BY idx`);
     this.byId = db.prepare<[number], RawFace>(`SELECT ${COLUMNS} FROM faces WHERE id = ?`);
     this.all = db.prepare<[string], RawFace>(`SELECT ${COLUMNS} FROM faces WHERE model_id = ? ORDER BY id`);
+    this.clusterRows = db
+      .prepare<[string], ClusterRaw>(`SELECT id, photo_id, x1, y1, x2, y2, score, size, sharpness, yaw, pitch, embedding FROM faces WHERE model_id = ? ORDER BY id`)
+      .raw(true);
     this.count = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM faces`);
     this.models = db.prepare<[], { modelId: string; n: number }>(
       `SELECT model_id AS modelId, count(*) AS n FROM faces GROUP BY model_id ORDER BY n DESC`,
@@ -229,6 +241,28 @@ export class Faces {
   /** Every face embedded by `modelId`, by id. */
   *iterate(modelId: string): Generator<FaceRow> {
     for (const r of this.all.iterate(modelId)) yield toFace(r);
+  }
+
+  /**
+   * Every face of `modelId` as clustering reads it, by id. A full re-cluster reads them all
+   * (100k faces: 280 MB of vectors), so rows come as arrays and the vectors are copied into
+   * shared buffers, in id order: fewer allocations, and neighbours in memory for the sums.
+   */
+  *forClustering(modelId: string): Generator<ClusterSource> {
+    let buffer = new Float32Array(0);
+    let used = 0;
+    for (const r of this.clusterRows.iterate(modelId) as IterableIterator<ClusterRaw>) {
+      const [id, photoId, x1, y1, x2, y2, score, size, sharpness, yaw, pitch, blob] = r;
+      const dim = blob.byteLength / 4;
+      if (used + dim > buffer.length) {
+        buffer = new Float32Array(dim * VECTORS_PER_BUFFER);
+        used = 0;
+      }
+      const embedding = buffer.subarray(used, used + dim);
+      new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength).set(blob);
+      used += dim;
+      yield { id, photoId, box: { x1, y1, x2, y2 }, score, size, sharpness, yaw, pitch, embedding };
+    }
   }
 
   /** Faces of `modelId` with an id above `id` (added after it), by id. */

@@ -24,6 +24,7 @@ export interface PhotoUpdate {
 
 export class Photos {
   private readonly all;
+  private readonly sizeRows;
   private readonly byPath;
   private readonly byId;
   private readonly insert;
@@ -40,6 +41,7 @@ export class Photos {
 
   constructor(db: Db) {
     this.all = db.prepare<[], PhotoRow>(`SELECT ${COLUMNS} FROM photos ORDER BY path`);
+    this.sizeRows = db.prepare<[], { id: number; width: number | null; height: number | null }>(`SELECT id, width, height FROM photos`);
     this.byPath = db.prepare<[string], PhotoRow>(`SELECT ${COLUMNS} FROM photos WHERE path = ?`);
     this.byId = db.prepare<[number], PhotoRow>(`SELECT ${COLUMNS} FROM photos WHERE id = ?`);
     this.insert = db.prepare(
@@ -70,6 +72,11 @@ export class Photos {
     );
     this.copiesOf = db.prepare<[number], PhotoRow>(`SELECT ${COLUMNS} FROM photos WHERE duplicate_of = ? ORDER BY path`);
     this.duplicates = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM photos WHERE duplicate_of IS NOT NULL`);
+  }
+
+  /** Every photo's pixel size by id (what clustering needs to place faces in their frame). */
+  sizes(): Map<number, { width: number | null; height: number | null }> {
+    return new Map(this.sizeRows.all().map((p) => [p.id, { width: p.width, height: p.height }]));
   }
 
   /** Every row, copies included, by path. */
