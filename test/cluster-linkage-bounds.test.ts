@@ -131,4 +131,21 @@ describe('agglomeration with linkage bounds', () => {
       assert.deepEqual(flat, clusterFaces(faces, (i) => lists[i]!, {}, p));
     }
   });
+
+  it('merges exact copies (many linkages equal to the bit) as the reference does', () => {
+    // Every vector twice (exact copies in other photos): many pairs share one linkage to the bit.
+    const twins = faces.slice(0, 90).flatMap((f) => [f, { ...f, id: f.id + 10_000, photoId: f.photoId + 10_000 }]);
+    const exact = twins.map((f, i) =>
+      twins
+        .map((g, j) => ({ j, similarity: dot32(f.vector, g.vector) }))
+        .filter((e) => e.j !== i)
+        .sort((x, y) => y.similarity - x.similarity || x.j - y.j)
+        .slice(0, K),
+    );
+    const p: ClusterRules = { ...CLUSTER_RULES, nearDuplicates: null, minClusterSize: 1 };
+    const got = clusterFaces(twins, (i) => exact[i]!, {}, p);
+    assert.ok(got.clusters.some((c) => c.length >= 6));
+    const sorted = (clusters: number[][]) => clusters.map((c) => [...c].sort((x, y) => x - y)).sort((x, y) => x[0]! - y[0]!);
+    assert.deepEqual(sorted(got.clusters), sorted(referenceClusters(twins, exact, p)));
+  });
 });

@@ -312,80 +312,116 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-/** Two non-negative ints below 2^26 packed into one exactly representable double, ordered as (x, y). */
-const PAIR = 2 ** 26;
-
 /**
- * Max-heap of queued pairs on key (a margin: an upper bound on linkage minus threshold; ties go
- * to the pair with the smaller roots, so the order is fixed by face ids). Two doubles per entry
- * (key; a·2^26 + b) in one Float64Array, sifted by moving a hole, four children per node: a
- * 100k-face run queues hundreds of thousands of pairs, and the heap outgrows the caches, so a
- * sift's cost is its levels (each one or two cache lines this way).
+ * The adjacent pairs of clusters during agglomeration, by pair id in typed arrays (a 100k-face
+ * run has ~0.5M of them: objects cost seconds of garbage collection), with a max-heap over the
+ * queued ones. A pair holds at most one heap slot, moved in place when its key changes, so
+ * nothing stale is ever popped. Key: an upper bound on the pair's margin (linkage minus
+ * threshold), exact once its linkage was computed; ties go to the pair with the smaller roots,
+ * so the order is fixed by face ids. Four children per node, keys kept beside the ids: a sift's
+ * cost is its levels, each one or two cache lines.
  */
-class MergeHeap {
-  private data = new Float64Array(2 * 1024);
+class PairQueue {
+  /** The pair's roots, a < b. */
+  readonly a: Int32Array;
+  readonly b: Int32Array;
+  /** Upper bound on the pair's linkage, the linkage itself when `exact`. */
+  readonly bound: Float64Array;
+  readonly exact: Uint8Array;
+  /** Heap position, -1 when not queued. */
+  private readonly slot: Int32Array;
+  private readonly ids: Int32Array;
+  private readonly keys: Float64Array;
   size = 0;
-  /** The last popped entry. */
-  top = { key: 0, a: 0, b: 0 };
+  count = 0;
 
-  push(key: number, a: number, b: number): void {
-    if (a >= PAIR || b >= PAIR) throw new Error('merge heap: index out of range');
-    if (2 * this.size === this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    const d = this.data;
-    const ab = a * PAIR + b;
-    let i = this.size++;
-    while (i > 0) {
-      const up = (i - 1) >> 2;
-      const k = d[2 * up]!;
-      if (key < k || (key === k && ab > d[2 * up + 1]!)) break;
-      d[2 * i] = k;
-      d[2 * i + 1] = d[2 * up + 1]!;
-      i = up;
-    }
-    d[2 * i] = key;
-    d[2 * i + 1] = ab;
+  constructor(capacity: number) {
+    this.a = new Int32Array(capacity);
+    this.b = new Int32Array(capacity);
+    this.bound = new Float64Array(capacity);
+    this.exact = new Uint8Array(capacity);
+    this.slot = new Int32Array(capacity).fill(-1);
+    this.ids = new Int32Array(capacity);
+    this.keys = new Float64Array(capacity);
   }
 
-  /** Remove the best entry into `top`; false when empty. */
-  pop(): boolean {
-    if (this.size === 0) return false;
-    const d = this.data;
-    const t = this.top;
-    t.key = d[0]!;
-    const ab = d[1]!;
-    t.a = Math.floor(ab / PAIR);
-    t.b = ab - t.a * PAIR;
-    const last = --this.size;
-    if (last === 0) return true;
-    // Sift the last entry down from the root.
-    const key = d[2 * last]!, lab = d[2 * last + 1]!;
-    let i = 0;
+  add(x: number, y: number, bound: number): number {
+    const q = this.count++;
+    this.a[q] = Math.min(x, y);
+    this.b[q] = Math.max(x, y);
+    this.bound[q] = bound;
+    return q;
+  }
+
+  /** Whether heap entry i goes above entry j. */
+  private above(i: number, j: number): boolean {
+    const ki = this.keys[i]!, kj = this.keys[j]!;
+    if (ki !== kj) return ki > kj;
+    const p = this.ids[i]!, q = this.ids[j]!;
+    return this.a[p]! < this.a[q]! || (this.a[p] === this.a[q] && this.b[p]! < this.b[q]!);
+  }
+
+  private place(i: number, q: number, key: number): void {
+    this.ids[i] = q;
+    this.keys[i] = key;
+    this.slot[q] = i;
+  }
+
+  private swap(i: number, j: number): void {
+    const q = this.ids[i]!, k = this.keys[i]!;
+    this.place(i, this.ids[j]!, this.keys[j]!);
+    this.place(j, q, k);
+  }
+
+  private up(i: number): number {
+    while (i > 0) {
+      const parent = (i - 1) >> 2;
+      if (!this.above(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+    return i;
+  }
+
+  private down(i: number): void {
     for (;;) {
       const first = 4 * i + 1;
-      if (first >= last) break;
-      // The best of up to four children.
-      let c = first;
-      let kc = d[2 * first]!;
-      const end = Math.min(first + 4, last);
-      for (let x = first + 1; x < end; x++) {
-        const kx = d[2 * x]!;
-        if (kx > kc || (kx === kc && d[2 * x + 1]! < d[2 * c + 1]!)) {
-          c = x;
-          kc = kx;
-        }
-      }
-      if (key > kc || (key === kc && lab < d[2 * c + 1]!)) break;
-      d[2 * i] = kc;
-      d[2 * i + 1] = d[2 * c + 1]!;
-      i = c;
+      if (first >= this.size) return;
+      let best = first;
+      for (let c = first + 1; c < Math.min(first + 4, this.size); c++) if (this.above(c, best)) best = c;
+      if (!this.above(best, i)) return;
+      this.swap(i, best);
+      i = best;
     }
-    d[2 * i] = key;
-    d[2 * i + 1] = lab;
-    return true;
+  }
+
+  /**
+   * Queue pair q on `key`, or take it out of the queue when the key is below 0 (it cannot
+   * merge). Also the call to make after its roots changed: the tie order may have moved.
+   */
+  setKey(q: number, key: number): void {
+    const at = this.slot[q]!;
+    if (key < 0) {
+      if (at < 0) return;
+      const last = --this.size;
+      this.slot[q] = -1;
+      if (at === last) return;
+      this.place(at, this.ids[last]!, this.keys[last]!);
+      this.down(this.up(at));
+      return;
+    }
+    if (at < 0) {
+      this.place(this.size++, q, key);
+      this.up(this.size - 1);
+      return;
+    }
+    this.keys[at] = key;
+    this.down(this.up(at));
+  }
+
+  /** The best queued pair, or -1. */
+  top(): number {
+    return this.size > 0 ? this.ids[0]! : -1;
   }
 }
 
@@ -520,29 +556,6 @@ function canonicalOrder(faces: readonly ClusterFace[]): { order: number[]; rank:
 const BOUND_SLACK = 1e-4;
 
 /**
- * A pair of adjacent clusters during agglomeration, one object shared by both roots' adjacency
- * maps: an upper bound on its linkage (the linkage itself once computed, until either side
- * changes) and the key of its live queue entry. A pair has at most one live entry; older
- * entries of it are recognised by their key and skipped.
- */
-interface Pair {
-  bound: number;
-  exact: boolean;
-  /** Key of the live queue entry, -Infinity for none. */
-  queued: number;
-}
-
-/**
- * How far above its bound a pair is queued. A person absorbing faces one at a time raises the
- * bound of every neighbour of it a little with each face; an entry queued this much higher
- * may still bound the pair after such a step, so the pair need not be queued again each time.
- * On 100k faces (bench:cluster) 0.01 queued 1.5M entries where 0 queued 1.8M, and 0.03 cost
- * more exact linkages than it saved; the people found do not depend on it (any upper bound
- * gives the same merges).
- */
-const REQUEUE_HEADROOM = 0.01;
-
-/**
  * Agglomerate the given canonical indices by average linkage over the kNN edges among them.
  * Only pairs with a kNN edge ≥ the lowest possible threshold are ever compared: a pair of
  * clusters whose mean cross similarity reaches it has at least one cross pair reaching it.
@@ -552,19 +565,23 @@ const REQUEUE_HEADROOM = 0.01;
  * neighbour C is exactly (|A|·L(A,C) + |B|·L(B,C)) / (|A| + |B|), so the stored figures bound
  * it (for a side never adjacent to C, the Cauchy–Schwarz bound |ΣX|·|ΣC| / (|X|·|C|)). A pair
  * is queued on an upper bound of its margin, and its linkage computed from the sums only when
- * it reaches the top of the queue, then queued again on the exact figure; a pair whose bound
- * is under its threshold is not queued at all, and a pair whose live entry still bounds it is
- * not queued again. Queue keys are never below the pairs' true margins, so an exact entry at
- * the top is the best pair: the merges, their order and every linkage compared are those of
- * computing every pair at every step, which a large person absorbing faces one at a time made
- * the cost of the whole run (each step recomputed its linkage to hundreds of neighbours).
+ * it reaches the top of the queue, then queued again on the exact figure; a pair whose bound is
+ * under its threshold is out of the queue, and a pair holds one place in it, moved when its
+ * bound changes (PairQueue). Queue keys are never below the pairs' true margins, so an exact
+ * pair at the top is the best pair: the merges, their order and every linkage compared are
+ * those of computing every pair at every step, which a large person absorbing faces one at a
+ * time made the cost of the whole run (each step recomputed its linkage to hundreds of
+ * neighbours).
  */
 function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists, vector: (c: number) => Float32Array, p: Readonly<ClusterRules>): void {
   const inSet = new Uint8Array(cl.parent.length);
   for (const c of members) inSet[c] = 1;
   const floor = p.linkage;
-  /** Per root: adjacent root → their pair. */
-  const adj = new Map<number, Map<number, Pair>>();
+  let capacity = 0;
+  for (const c of members) capacity += edges.start[c + 1]! - edges.start[c]!;
+  const pairs = new PairQueue(capacity);
+  /** Per root: adjacent root → their pair's id. */
+  const adj = new Map<number, Map<number, number>>();
   const near = (a: number) => {
     let s = adj.get(a);
     if (!s) adj.set(a, (s = new Map()));
@@ -580,10 +597,10 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists,
       // Between two lone faces the linkage is the edge's cosine (the index's own float32
       // arithmetic, well inside BOUND_SLACK); otherwise all that is known is that it is at most 1.
       const bound = cl.sum[rc] === vector(c) && cl.sum[rj] === vector(j) ? similarity : 1;
-      const pair = near(rc).get(rj);
-      if (pair) pair.bound = Math.max(pair.bound, bound);
+      const q = near(rc).get(rj);
+      if (q !== undefined) pairs.bound[q] = Math.max(pairs.bound[q]!, bound);
       else {
-        const fresh: Pair = { bound, exact: false, queued: -Infinity };
+        const fresh = pairs.add(rc, rj, bound);
         near(rc).set(rj, fresh);
         near(rj).set(rc, fresh);
       }
@@ -592,46 +609,30 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists,
   /** |Σ| per root, for the Cauchy–Schwarz bound. */
   const norm = new Float64Array(cl.parent.length);
   for (const r of adj.keys()) norm[r] = Math.sqrt(dot32(cl.sum[r]!, cl.sum[r]!));
-  const heap = new MergeHeap();
   const threshold = (x: number, y: number) => mergeThreshold(p, cl.count[x]!, cl.count[y]!);
-  /** Queue a pair on its bound, unless even that cannot merge or its live entry already bounds it. */
-  const offer = (a: number, b: number, pair: Pair) => {
-    const x = Math.min(a, b), y = Math.max(a, b);
-    const key = pair.bound + BOUND_SLACK - threshold(x, y);
-    if (key < 0 || key <= pair.queued) return;
-    pair.queued = key + REQUEUE_HEADROOM;
-    heap.push(pair.queued, x, y);
+  /** Queue pair q on its bound (or exact linkage) as it stands; out of the queue when even that cannot merge. */
+  const requeue = (q: number) => {
+    const x = pairs.a[q]!, y = pairs.b[q]!;
+    pairs.setKey(q, pairs.exact[q] ? (merges(p, pairs.bound[q]!, cl.count[x]!, cl.count[y]!) ? pairs.bound[q]! - threshold(x, y) : -1) : pairs.bound[q]! + BOUND_SLACK - threshold(x, y));
   };
-  for (const [a, pairs] of adj) for (const [b, pair] of pairs) if (a < b) offer(a, b, pair);
-  while (heap.pop()) {
-    const top = heap.top;
-    const ra = cl.find(top.a), rb = cl.find(top.b);
-    if (ra === rb) continue;
-    const a = Math.min(ra, rb), b = Math.max(ra, rb);
-    const pair = adj.get(a)?.get(b);
-    if (!pair || pair.queued !== top.key) continue; // an older entry of this pair, or of none
-    pair.queued = -Infinity;
-    if (!pair.exact) {
+  for (let q = 0; q < pairs.count; q++) requeue(q);
+  for (let q = pairs.top(); q >= 0; q = pairs.top()) {
+    const a = pairs.a[q]!, b = pairs.b[q]!;
+    if (!pairs.exact[q]) {
       // Its turn: the exact figure, queued again when it merges (the same rule as merges()).
-      pair.bound = cl.linkage(a, b);
-      pair.exact = true;
-      if (merges(p, pair.bound, cl.count[a]!, cl.count[b]!)) {
-        pair.queued = pair.bound - threshold(a, b);
-        heap.push(pair.queued, a, b);
-      }
+      pairs.bound[q] = cl.linkage(a, b);
+      pairs.exact[q] = 1;
+      requeue(q);
       continue;
     }
-    if (!cl.compatible(a, b)) {
-      // Constraints only accumulate as clusters grow, so this pair can never merge.
-      adj.get(a)!.delete(b);
-      adj.get(b)!.delete(a);
-      continue;
-    }
+    pairs.setKey(q, -1);
+    adj.get(a)!.delete(b);
+    adj.get(b)!.delete(a);
+    // Constraints only accumulate as clusters grow, so an incompatible pair can never merge.
+    if (!cl.compatible(a, b)) continue;
     const ca = cl.count[a]!, cb = cl.count[b]!;
     const perA = norm[a]! / ca, perB = norm[b]! / cb;
     const ma = adj.get(a)!, mb = adj.get(b)!;
-    ma.delete(b);
-    mb.delete(a);
     cl.union(a, b); // a < b: a is the root
     norm[a] = Math.sqrt(dot32(cl.sum[a]!, cl.sum[a]!));
     adj.delete(b);
@@ -640,26 +641,27 @@ function agglomerate(cl: Clusters, members: readonly number[], edges: EdgeLists,
       const perC = norm[c]! / cl.count[c]!;
       return (ca * (la ?? Math.min(1, perA * perC)) + cb * (lb ?? Math.min(1, perB * perC))) / (ca + cb);
     };
-    for (const [c, pa] of ma) {
-      const pb = mb.get(c);
-      pa.bound = merged(c, pa.bound, pb?.bound);
-      pa.exact = false;
-      if (pb) {
-        // b's entry may be the higher one: it stays live for the merged pair.
-        pa.queued = Math.max(pa.queued, pb.queued);
+    for (const [c, qa] of ma) {
+      const qb = mb.get(c);
+      pairs.bound[qa] = merged(c, pairs.bound[qa], qb === undefined ? undefined : pairs.bound[qb]);
+      pairs.exact[qa] = 0;
+      if (qb !== undefined) {
+        pairs.setKey(qb, -1);
         adj.get(c)!.delete(b);
       }
-      offer(a, c, pa);
+      requeue(qa);
     }
-    for (const [c, pb] of mb) {
+    for (const [c, qb] of mb) {
       if (ma.has(c)) continue;
-      pb.bound = merged(c, undefined, pb.bound);
-      pb.exact = false;
+      pairs.bound[qb] = merged(c, undefined, pairs.bound[qb]);
+      pairs.exact[qb] = 0;
+      pairs.a[qb] = Math.min(a, c);
+      pairs.b[qb] = Math.max(a, c);
       const mc = adj.get(c)!;
       mc.delete(b);
-      mc.set(a, pb);
-      ma.set(c, pb);
-      offer(a, c, pb);
+      mc.set(a, qb);
+      ma.set(c, qb);
+      requeue(qb);
     }
   }
 }

@@ -20,7 +20,7 @@ export function libraryFiles(dbPath: string) {
     sqlite: [`${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`],
     hnsw: `${dbPath}.hnsw`,
     hnswSidecar: `${dbPath}.hnsw.json`,
-    /** The last full re-cluster's k-NN graph (native/search/knn-cache.ts). */
+    /** The k-NN graph full re-clusters keep current (native/search/knn-cache.ts). */
     knnCache: `${dbPath}.hnsw.knn`,
     thumbs: `${dbPath}.thumbs`,
   };
