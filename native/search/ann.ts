@@ -77,7 +77,7 @@ export interface FaceQuery {
 export interface SearchAllOptions {
   /** Worker threads besides this one (default: one per further core, as memory allows; 0: this thread only). */
   workers?: number;
-  /** Fewest queries worth starting workers for, and worth keeping the graph of (default PARALLEL_MIN_QUERIES). */
+  /** Fewest queries worth starting workers for (default PARALLEL_MIN_QUERIES). */
   minQueries?: number;
   /** Reuse and keep the k-NN graph beside the index file (default true). */
   cache?: boolean;
@@ -304,8 +304,8 @@ export class FaceIndex {
    * search(v, k) for every query, answered the same, hit for hit. A large batch (a full
    * re-cluster's k-NN graph) is split between this thread and worker threads that each load the
    * saved file read-only; a worker whose file is not the one this index last wrote or read, or
-   * whose answers are not sound, has its share answered here instead. A large batch's lists
-   * are kept beside the index (knn-cache.ts), and the next batch searches only the faces that
+   * whose answers are not sound, has its share answered here instead. The lists are kept beside
+   * the index (knn-cache.ts), and the next batch searches only the faces that
    * are new or changed since and the faces whose lists name a face that is gone or changed; the
    * new faces enter the kept lists where they belong. A second full re-cluster with nothing new
    * indexed does no searches at all.
@@ -321,7 +321,7 @@ export class FaceIndex {
     };
     const large = queries.length >= (opts.minQueries ?? PARALLEL_MIN_QUERIES);
     const workers = large ? (opts.workers ?? this.workerBudget()) : 0;
-    if (!large || opts.cache === false) {
+    if (opts.cache === false) {
       await this.searchAllFresh(queries.map((q) => q.vector), k, workers, (i, hits) => put(i, hits), out);
       return out;
     }
