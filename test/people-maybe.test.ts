@@ -44,13 +44,16 @@ describe('Maybe: groups without the evidence of a person', () => {
     assert.equal((await api.status()).people, 7, 'the status bar counts the people the grid shows, not the Maybe group');
   });
 
-  it('kith index reports the people the grid shows, as `kith people` does, not the Maybe group', async () => {
+  it('kith index and kith cluster report the people the grid shows, as `kith people` does, not the Maybe group', async () => {
     const copy = await indexedFixtureCopy('maybe');
     const indexed = await runCli(['index', copy.library, '--db', copy.db]);
     assert.equal(indexed.code, 0, indexed.stderr);
     assert.match(indexed.stdout, /^ {2}7 people, \d+ faces not yet in a person$/m);
     const listed = await runCli(['people', '--db', copy.db]);
     assert.match(listed.stdout, /^7 people \(0 named\)/m);
+    const clustered = await runCli(['cluster', '--full', '--db', copy.db]);
+    assert.equal(clustered.code, 0, clustered.stderr);
+    assert.match(clustered.stdout, /^full clustering of \d+ faces in \d+ ms: 7 people /m);
   });
 
   it('counts one clear face as one observation, however many small background ones come with it', () => {

@@ -106,7 +106,9 @@ export async function runPeopleCommand(api: KithClient, command: string, rest: s
     }
     case 'cluster': {
       const s = await api.cluster(flags.full);
-      console.log(`${s.mode} clustering of ${s.faces} faces in ${s.ms.toFixed(0)} ms: ${s.people} people (${s.newPeople} new), ${s.unassigned} faces unassigned`);
+      // The people the People screen and `kith people` count (groups under Maybe are not yet people).
+      const { people } = await api.status();
+      console.log(`${s.mode} clustering of ${s.faces} faces in ${s.ms.toFixed(0)} ms: ${people} people (${s.newPeople} new), ${s.unassigned} faces unassigned`);
       return 0;
     }
     case 'export': {
