@@ -26,7 +26,7 @@ import { fillStore } from './synthetic-store.ts';
 import { assignIncremental, CLUSTER_RULES, clusterFaces, isGoodFace, KNN_K, summarisePerson, type ClusterFace, type Knn, type KnnEdge } from '../native/people/cluster.ts';
 import { Store } from '../native/store/index.ts';
 import { seededRandom } from '../test/seeded-random.ts';
-import { machine, machineLine, peakRssMiB, printJson, round, tempDir } from './common.ts';
+import { fullStagesLine, incrementalStagesLine, machine, machineLine, peakRssMiB, printJson, round, sec, tempDir } from './common.ts';
 
 const USAGE = `usage: npm run bench:cluster -- [--db FILE] [--sizes 10000,100000] [--new-photos 100] [--queries 1000] [--store]
 
@@ -329,15 +329,6 @@ async function runStore(src: Source, n: number, newPhotos: number): Promise<Stor
   }
 }
 
-const sec = (ms: number) => round(ms / 1000, 2);
-const stagesLine = (s: ClusterSummary) =>
-  s.stages ? `read ${sec(s.stages.read)} + kNN ${sec(s.stages.knn)} (${s.stages.knnReused} lists kept, ${s.stages.knnByWorkers} faces by workers) + cluster ${sec(s.stages.cluster)} + write ${sec(s.stages.write)}` : '';
-
-const incrementalLine = (s: ClusterSummary) => {
-  const st = s.incrementalStages;
-  return st ? `read ${sec(st.read)} + search ${sec(st.search)} + summaries ${sec(st.summaries)} + kNN ${sec(st.knn)} + place ${sec(st.place)} + write ${sec(st.write)} (${s.faces} faces placed)` : '';
-};
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { db: { type: 'string' }, sizes: { type: 'string' }, 'new-photos': { type: 'string' }, queries: { type: 'string' }, store: { type: 'boolean' }, 'store-only': { type: 'boolean' }, help: { type: 'boolean' } },
@@ -376,13 +367,13 @@ async function main(): Promise<void> {
     const { inThread, workers, cached } = st.full;
     const inc = st.incremental;
     console.log(`  product path (SQLite + FaceIndex + PeopleClusterer), ${st.faces} faces: written in ${st.insertSec} s (${st.dbMiB} MiB), HNSW built and saved in ${st.hnswBuildSec} s`);
-    console.log(`    full, k-NN in this thread: ${sec(inThread.ms)} s = ${stagesLine(inThread)} → ${inThread.people} people, ${inThread.unassigned} unassigned`);
-    console.log(`    full, k-NN on workers:     ${sec(workers.ms)} s = ${stagesLine(workers)} → ${workers.people} people, ${workers.unassigned} unassigned`);
-    console.log(`    full, k-NN graph kept:     ${sec(cached.ms)} s = ${stagesLine(cached)} → ${cached.people} people, ${cached.unassigned} unassigned; same people all three: ${st.full.identical}`);
-    console.log(`    incremental, ${inc.photos} new photos (${inc.faces} faces): clustering ${sec(inc.summary.ms)} s = ${incrementalLine(inc.summary)} → ${inc.summary.assigned} placed, ${inc.summary.newPeople} new people (index sync before it ${inc.indexSyncSec} s)`);
+    console.log(`    full, k-NN in this thread: ${sec(inThread.ms)} s = ${fullStagesLine(inThread)} → ${inThread.people} people, ${inThread.unassigned} unassigned`);
+    console.log(`    full, k-NN on workers:     ${sec(workers.ms)} s = ${fullStagesLine(workers)} → ${workers.people} people, ${workers.unassigned} unassigned`);
+    console.log(`    full, k-NN graph kept:     ${sec(cached.ms)} s = ${fullStagesLine(cached)} → ${cached.people} people, ${cached.unassigned} unassigned; same people all three: ${st.full.identical}`);
+    console.log(`    incremental, ${inc.photos} new photos (${inc.faces} faces): clustering ${sec(inc.summary.ms)} s = ${incrementalStagesLine(inc.summary)} (${inc.summary.faces} faces placed) → ${inc.summary.assigned} placed, ${inc.summary.newPeople} new people (index sync before it ${inc.indexSyncSec} s)`);
     const after = st.fullAfterAdding;
-    console.log(`    full after those photos, kept graph updated: ${sec(after.kept.ms)} s = ${stagesLine(after.kept)} → ${after.kept.people} people, ${after.kept.unassigned} unassigned`);
-    console.log(`    full after those photos, every face searched: ${sec(after.searched.ms)} s = ${stagesLine(after.searched)} → ${after.searched.people} people; faces placed differently: ${after.facesPlacedDifferently}`);
+    console.log(`    full after those photos, kept graph updated: ${sec(after.kept.ms)} s = ${fullStagesLine(after.kept)} → ${after.kept.people} people, ${after.kept.unassigned} unassigned`);
+    console.log(`    full after those photos, every face searched: ${sec(after.searched.ms)} s = ${fullStagesLine(after.searched)} → ${after.searched.people} people; faces placed differently: ${after.facesPlacedDifferently}`);
     console.log(`    load now ${machine().load.join(' ')}; peak RSS so far ${peakRssMiB()} MiB\n`);
   }
   printJson({ bench: 'cluster', machine: machine(), source: values.db ?? 'random', results, ...(stores.length > 0 ? { store: stores } : {}) });

@@ -6,6 +6,7 @@
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import type { ClusterSummary } from '../native/people/clusterer.ts';
 import type { ThreadLayout } from '../native/pipeline/analysis-pool.ts';
 import type { DeviceChoice } from '../native/pipeline/runtime.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
@@ -124,4 +125,19 @@ export function parseLayouts(value: string): ThreadLayout[] {
     if (!m) throw new Error(`--layouts wants WORKERSxTHREADS[,…] (got ${part})`);
     return { workers: Number(m[1]), threads: Number(m[2]) };
   });
+}
+
+/** Milliseconds as seconds, two decimals. */
+export const sec = (ms: number) => round(ms / 1000, 2);
+
+/** Where a full clustering run's time went, as bench:cluster and bench:million print it. */
+export function fullStagesLine(s: ClusterSummary): string {
+  const st = s.stages;
+  return st ? `read ${sec(st.read)} + kNN ${sec(st.knn)} (${st.knnReused} lists kept, ${st.knnByWorkers} faces by workers) + cluster ${sec(st.cluster)} + write ${sec(st.write)}` : '';
+}
+
+/** Where an incremental clustering run's time went. */
+export function incrementalStagesLine(s: ClusterSummary): string {
+  const st = s.incrementalStages;
+  return st ? `read ${sec(st.read)} + search ${sec(st.search)} + summaries ${sec(st.summaries)} + kNN ${sec(st.knn)} + place ${sec(st.place)} + write ${sec(st.write)}` : '';
 }

@@ -28,7 +28,7 @@ import { PeopleClusterer, type ClusterSummary } from '../native/people/clusterer
 import { FaceIndex, indexPathFor } from '../native/search/ann.ts';
 import { Store } from '../native/store/index.ts';
 import { seededRandom } from '../test/seeded-random.ts';
-import { machine, machineLine, peakRssMiB, printJson, round, tempDir } from './common.ts';
+import { fullStagesLine, incrementalStagesLine, machine, machineLine, peakRssMiB, printJson, round, sec, tempDir } from './common.ts';
 import { labelledFaces } from './labels.ts';
 import { fillStore, type SyntheticFace } from './synthetic-store.ts';
 
@@ -250,7 +250,6 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /** Current resident set, MiB. */
 const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
-const sec = (ms: number) => round(ms / 1000, 2);
 
 interface SizeFigures {
   faces: number;
@@ -344,23 +343,15 @@ function extrapolateAffine(n1: number, y1: number, n2: number, y2: number, n: nu
 
 function report(r: SizeFigures): void {
   const f = r.full;
-  const s = f.stages!;
   console.log(`${r.faces} faces (${r.people} people incl. singletons):`);
   console.log(`  SQLite: written in ${r.insertSec} s, ${r.sqliteMiB} MiB`);
   console.log(`  HNSW: built and saved in ${r.hnswBuildSec} s, file ${r.hnswMiB} MiB, RSS after ${r.rssAfterIndexMiB} MiB`);
   console.log(`  search (k=${KNN_K + 1}): p50 ${r.queryMs.p50} ms, p99 ${r.queryMs.p99} ms`);
-  console.log(
-    `  full re-cluster ${sec(f.ms)} s = read ${sec(s.read)} + kNN ${sec(s.knn)} (${s.knnByWorkers} by workers) + cluster ${sec(s.cluster)} + write ${sec(s.write)} → ${f.people} people, ${f.unassigned} unassigned`,
-  );
+  console.log(`  full re-cluster ${sec(f.ms)} s = ${fullStagesLine(f)} → ${f.people} people, ${f.unassigned} unassigned`);
   const inc = r.incremental;
-  const st = inc.summary.incrementalStages;
-  const parts = st ? ` = read ${sec(st.read)} + search ${sec(st.search)} + summaries ${sec(st.summaries)} + kNN ${sec(st.knn)} + place ${sec(st.place)} + write ${sec(st.write)}` : '';
-  console.log(`  incremental, ${inc.photos} new photos (${inc.faces} faces, ${inc.summary.faces} placed with their unassigned neighbours): ${sec(inc.summary.ms)} s${parts} (index sync before it ${inc.indexSyncSec} s)`);
+  console.log(`  incremental, ${inc.photos} new photos (${inc.faces} faces, ${inc.summary.faces} placed with their unassigned neighbours): ${sec(inc.summary.ms)} s = ${incrementalStagesLine(inc.summary)} (index sync before it ${inc.indexSyncSec} s)`);
   const again = r.fullAgain;
-  const sa = again.stages!;
-  console.log(
-    `  full re-cluster again, k-NN graph kept: ${sec(again.ms)} s = read ${sec(sa.read)} + kNN ${sec(sa.knn)} (${sa.knnReused} lists kept) + cluster ${sec(sa.cluster)} + write ${sec(sa.write)} → ${again.people} people, ${again.unassigned} unassigned`,
-  );
+  console.log(`  full re-cluster again, k-NN graph kept: ${sec(again.ms)} s = ${fullStagesLine(again)} → ${again.people} people, ${again.unassigned} unassigned`);
   console.log(`  peak RSS ${r.peakRssMiB} MiB; load ${r.load.join(' ')}\n`);
 }
 

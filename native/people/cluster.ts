@@ -702,22 +702,6 @@ function attach(cl: Clusters, lone: readonly number[], isTarget: (root: number) 
   }
 }
 
-/** Canonical-index view of the caller's Knn: neighbours as canonical indices, self and strays dropped. */
-function canonicalEdges(faces: readonly ClusterFace[], knn: Knn, order: readonly number[], rank: Int32Array): (c: number) => KnnEdge[] {
-  return (c) => {
-    const list: KnnEdge[] = [];
-    for (const e of knn(order[c]!)) {
-      if (!Number.isInteger(e.j) || e.j < 0 || e.j >= faces.length || e.j === order[c]) continue;
-      list.push({ j: rank[e.j]!, similarity: e.similarity });
-    }
-    // The index answers most similar first, so a list is usually in order already (sorting every
-    // list cost ~0.4 s of a 100k-face run); only ties and hand-made lists need the sort.
-    const inOrder = (x: KnnEdge, y: KnnEdge) => y.similarity - x.similarity || x.j - y.j;
-    for (let r = 1; r < list.length; r++) if (inOrder(list[r - 1]!, list[r]!) > 0) return list.sort(inOrder);
-    return list;
-  };
-}
-
 /**
  * Fold near-duplicate faces (see NearDuplicateRule) into one unit each before clustering, so a
  * photo and its resized copy weigh as one face in every linkage, size and evidence rule.
@@ -763,7 +747,7 @@ function sortEdges(js: Int32Array, sims: Float64Array, from: number, to: number)
   }
 }
 
-/** EdgeLists from a FlatKnn, with the same rules as canonicalEdges: self and positions outside the faces dropped. */
+/** The k-NN lists as EdgeLists over canonical indices: self and positions outside the faces dropped. */
 function flatEdgeLists(knn: FlatKnn, order: readonly number[], rank: Int32Array): EdgeLists {
   const n = order.length;
   const start = new Int32Array(n + 1);
@@ -787,29 +771,20 @@ function flatEdgeLists(knn: FlatKnn, order: readonly number[], rank: Int32Array)
   return { start, j: js, sim: sims };
 }
 
-function edgeLists(edges: (c: number) => KnnEdge[], n: number): EdgeLists {
-  const start = new Int32Array(n + 1);
-  let js = new Int32Array(Math.max(16, n * 8));
-  let sims = new Float64Array(js.length);
-  for (let c = 0; c < n; c++) {
-    const list = edges(c);
-    const at = start[c]!;
-    if (at + list.length > js.length) {
-      const grown = Math.max(js.length * 2, at + list.length);
-      const j2 = new Int32Array(grown);
-      j2.set(js);
-      js = j2;
-      const s2 = new Float64Array(grown);
-      s2.set(sims);
-      sims = s2;
-    }
-    list.forEach((e, k) => {
-      js[at + k] = e.j;
-      sims[at + k] = e.similarity;
-    });
-    start[c + 1] = at + list.length;
-  }
-  return { start, j: js, sim: sims };
+/** A Knn's lists in flat arrays; a position that is not an integer reads -1 (ignored, as any stray). */
+function flatKnn(knn: Knn, n: number): FlatKnn {
+  const lists = Array.from({ length: n }, (_, i) => knn(i));
+  const k = lists.reduce((m, l) => Math.max(m, l.length), 0);
+  const counts = Int32Array.from(lists, (l) => l.length);
+  const j = new Int32Array(n * k).fill(-1);
+  const similarity = new Float64Array(n * k);
+  lists.forEach((list, i) =>
+    list.forEach((e, r) => {
+      if (Number.isInteger(e.j) && e.j >= 0 && e.j < n) j[i * k + r] = e.j;
+      similarity[i * k + r] = e.similarity;
+    }),
+  );
+  return { k, counts, j, similarity };
 }
 
 /**
@@ -828,7 +803,7 @@ export function clusterFaces(faces: readonly ClusterFace[], knn: Knn | FlatKnn, 
     (cl.cannot[a] ??= []).push(b);
     (cl.cannot[b] ??= []).push(a);
   }
-  const edges = typeof knn === 'function' ? edgeLists(canonicalEdges(faces, knn, order, rank), n) : flatEdgeLists(knn, order, rank);
+  const edges = flatEdgeLists(typeof knn === 'function' ? flatKnn(knn, n) : knn, order, rank);
 
   const grouped = seedGroups(cl, opts.mustLink ?? [], rank);
   if (p.nearDuplicates) collapseNearDuplicates(cl, canon, edges, p.nearDuplicates);

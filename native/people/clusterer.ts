@@ -36,11 +36,13 @@ export interface ClusterSummary extends ApiClusterSummary {
  */
 const FULL_SEARCH_K = KNN_K + 8 + 1;
 
-/** The k-NN graph over `faces` from the index's hits by face id: faces outside `faces` dropped (self is dropped by clusterFaces). */
-function knnFromHits(faces: readonly ClusterFace[], hits: HitLists): FlatKnn {
-  const pos = idPositions(faces.map((f) => f.id));
+/** Position of a face in the faces clustered, by id. */
+type FacePosition = (faceId: number) => number | undefined;
+
+/** The k-NN graph from the index's hits by face id: faces outside those clustered dropped (self is dropped by clusterFaces). */
+function knnFromHits(pos: FacePosition, hits: HitLists): FlatKnn {
   const j = new Int32Array(hits.faceIds.length).fill(-1);
-  for (let q = 0; q < faces.length; q++) {
+  for (let q = 0; q < hits.counts.length; q++) {
     for (let r = q * hits.k; r < q * hits.k + hits.counts[q]!; r++) j[r] = pos(hits.faceIds[r]!) ?? -1;
   }
   return { k: hits.k, counts: hits.counts, j, similarity: hits.similarities };
@@ -102,11 +104,11 @@ export class PeopleClusterer {
     const people = this.store.people;
     const { confirmedOf, rejected } = decisionsByKind(people.decisions());
     const faces = loadFaces(this.store, index.modelId, new Set(confirmedOf.keys()));
-    const pos = new Map(faces.map((f, i) => [f.id, i]));
+    const pos = idPositions(faces.map((f) => f.id));
 
     const groups = new Map<number, number[]>();
     for (const [faceId, personId] of confirmedOf) {
-      const i = pos.get(faceId);
+      const i = pos(faceId);
       if (i !== undefined) groups.set(personId, [...(groups.get(personId) ?? []), i]);
     }
     // Resolved once per person, not per face: each is a recursive query, 60k of them at 100k faces.
@@ -121,7 +123,7 @@ export class PeopleClusterer {
       this.search,
     );
     const t2 = performance.now();
-    const result = clusterFaces(faces, knnFromHits(faces, hits), {
+    const result = clusterFaces(faces, knnFromHits(pos, hits), {
       mustLink: [...groups.values()],
       cannotLink,
     });
@@ -257,24 +259,24 @@ export class PeopleClusterer {
    * rejected face with the faces its person holds (confirmed, or as the clustering left them).
    */
   private cannotLinks(
-    pos: ReadonlyMap<number, number>,
+    pos: FacePosition,
     rejected: ReadonlyArray<[number, number]>,
     groups: ReadonlyMap<number, number[]>,
     previous: ReadonlyMap<number, number>,
   ): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     for (const [a, b] of this.store.people.apartPairs()) {
-      const i = pos.get(a);
-      const j = pos.get(b);
+      const i = pos(a);
+      const j = pos(b);
       if (i !== undefined && j !== undefined) out.push([i, j]);
     }
     const heldBy = new Map<number, number[]>();
     for (const [faceId, personId] of previous) {
-      const j = pos.get(faceId);
+      const j = pos(faceId);
       if (j !== undefined) heldBy.set(personId, [...(heldBy.get(personId) ?? []), j]);
     }
     for (const [faceId, personId] of rejected) {
-      const i = pos.get(faceId);
+      const i = pos(faceId);
       if (i === undefined) continue;
       for (const j of new Set([...(groups.get(personId) ?? []), ...(heldBy.get(personId) ?? [])])) if (j !== i) out.push([i, j]);
     }

@@ -322,7 +322,7 @@ export class FaceIndex {
     const large = queries.length >= (opts.minQueries ?? PARALLEL_MIN_QUERIES);
     const workers = large ? (opts.workers ?? this.workerBudget()) : 0;
     if (opts.cache === false) {
-      await this.searchAllFresh(queries.map((q) => q.vector), k, workers, (i, hits) => put(i, hits), out);
+      await this.searchAllFresh(queries.map((q) => q.vector), k, workers, put, out);
       return out;
     }
     const ids = queries.map((q) => q.faceId);

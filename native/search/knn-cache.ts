@@ -122,6 +122,8 @@ export interface ReusePlan {
   search: number[];
   /** 1 where the query's vector is not the one its kept list was searched for (or it has none): it enters the others' lists. */
   changed: Uint8Array;
+  /** Position of a face among the queries, by id. */
+  queryOf: (faceId: number) => number | undefined;
   /** Lists copied from the kept graph. */
   reused: number;
   /** Whether the kept graph already is the answer (every list reused, no other face in it): nothing to write. */
@@ -135,41 +137,43 @@ export interface ReusePlan {
  */
 export function reuseKept(kept: KeptGraph | null, ids: readonly number[], prints: Uint32Array, live: (faceId: number) => boolean, out: KnnLists): ReusePlan {
   const n = ids.length;
-  const changed = new Uint8Array(n).fill(1);
-  const search: number[] = [];
-  if (!kept || kept.lists.k !== out.k) return { search: ids.map((_, q) => q), changed, reused: 0, unchanged: false };
-  const rowOf = idPositions(kept.faceIds);
   const queryOf = idPositions(ids);
-  ids.forEach((id, q) => {
+  const changed = new Uint8Array(n).fill(1);
+  if (!kept || kept.lists.k !== out.k) return { search: ids.map((_, q) => q), changed, queryOf, reused: 0, unchanged: false };
+  const rowOf = idPositions(kept.faceIds);
+  /** The kept row of each query whose vector is unchanged, -1 for the rest. */
+  const rows = Int32Array.from(ids, (id, q) => {
     const r = rowOf(id);
-    if (r !== undefined && kept.prints[2 * r] === prints[2 * q] && kept.prints[2 * r + 1] === prints[2 * q + 1]) changed[q] = 0;
+    return r !== undefined && kept.prints[2 * r] === prints[2 * q] && kept.prints[2 * r + 1] === prints[2 * q + 1] ? r : -1;
   });
+  rows.forEach((r, q) => (changed[q] = r < 0 ? 1 : 0));
   const { k } = out;
   const src = kept.lists;
-  let reused = 0;
-  for (let q = 0; q < n; q++) {
-    const r = changed[q] ? undefined : rowOf(ids[q]!);
-    let holds = r !== undefined;
-    if (r !== undefined) {
-      const count = src.counts[r]!;
-      holds = count >= 0 && count <= k;
-      for (let x = r * k; holds && x < r * k + count; x++) {
-        const h = src.faceIds[x]!, s = src.similarities[x]!;
-        const hq = queryOf(h);
-        holds = hq !== undefined && !changed[hq] && live(h) && Math.abs(s) <= 1;
-      }
+  /** Whether kept row r names only faces that are queried, unchanged and live, at a cosine. */
+  const holds = (r: number) => {
+    const count = src.counts[r]!;
+    if (!(count >= 0 && count <= k)) return false;
+    for (let x = r * k; x < r * k + count; x++) {
+      const h = src.faceIds[x]!;
+      const hq = queryOf(h);
+      if (hq === undefined || changed[hq] || !live(h) || !(Math.abs(src.similarities[x]!) <= 1)) return false;
     }
-    if (!holds || r === undefined) {
+    return true;
+  };
+  const search: number[] = [];
+  let reused = 0;
+  rows.forEach((r, q) => {
+    if (r < 0 || !holds(r)) {
       search.push(q);
-      continue;
+      return;
     }
     const count = src.counts[r]!;
     out.counts[q] = count;
     out.faceIds.set(src.faceIds.subarray(r * k, r * k + count), q * k);
     out.similarities.set(src.similarities.subarray(r * k, r * k + count), q * k);
     reused++;
-  }
-  return { search, changed, reused, unchanged: search.length === 0 && kept.faceIds.length === n };
+  });
+  return { search, changed, queryOf, reused, unchanged: search.length === 0 && kept.faceIds.length === n };
 }
 
 /**
@@ -179,7 +183,7 @@ export function reuseKept(kept: KeptGraph | null, ids: readonly number[], prints
 export function enterNewFaces(ids: readonly number[], plan: ReusePlan, out: KnnLists): void {
   const searched = new Uint8Array(ids.length);
   for (const q of plan.search) searched[q] = 1;
-  const queryOf = idPositions(ids);
+  const { queryOf } = plan;
   const { k, counts, faceIds, similarities } = out;
   for (const q of plan.search) {
     if (!plan.changed[q]) continue;
