@@ -3,9 +3,11 @@
  * machine-readable result line. Deliberately free of the engine and of the peer's libraries,
  * so a child process that imports it carries only its own contender in its RSS.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { withLibuvThreads } from '../native/common/libuv-threads.ts';
 import type { ClusterSummary } from '../native/people/clusterer.ts';
 import type { ThreadLayout } from '../native/pipeline/analysis-pool.ts';
 import type { DeviceChoice } from '../native/pipeline/runtime.ts';
@@ -22,6 +24,8 @@ export interface Machine {
   node: string;
   /** 1-, 5- and 15-minute load averages when the figure was taken: the machine may be shared. */
   load: number[];
+  /** libuv's thread pool, which runs libvips for every worker (common/libuv-threads.ts). */
+  libuvThreads: number;
 }
 
 export function machine(): Machine {
@@ -33,11 +37,12 @@ export function machine(): Machine {
     platform: `${process.platform}-${process.arch}`,
     node: process.version,
     load: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    libuvThreads: Number(process.env.UV_THREADPOOL_SIZE) || 4,
   };
 }
 
 export function machineLine(m: Machine): string {
-  return `machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.platform}, node ${m.node}, load ${m.load.join(' ')}`;
+  return `machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.platform}, node ${m.node}, libuv threads ${m.libuvThreads}, load ${m.load.join(' ')}`;
 }
 
 /** High-water resident set of this process so far, in MiB (maxRSS is in KiB). */
@@ -140,4 +145,15 @@ export function fullStagesLine(s: ClusterSummary): string {
 export function incrementalStagesLine(s: ClusterSummary): string {
   const st = s.incrementalStages;
   return st ? `read ${sec(st.read)} + search ${sec(st.search)} + summaries ${sec(st.summaries)} + kNN ${sec(st.knn)} + place ${sec(st.place)} + write ${sec(st.write)}` : '';
+}
+
+/**
+ * A benchmark that indexes runs with libuv's pool sized as `kith` and the app size it
+ * (common/libuv-threads.ts). The pool is sized before any module of ours runs, so the benchmark
+ * runs itself again with the size in its environment, and this process ends with that run's code.
+ */
+export function rerunWithLibuvThreads(): void {
+  if (process.env.UV_THREADPOOL_SIZE) return;
+  const run = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: withLibuvThreads(process.env) });
+  process.exit(run.status ?? 1);
 }

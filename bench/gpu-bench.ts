@@ -11,17 +11,20 @@
 import '../native/pipeline/no-telemetry.ts';
 import { parseArgs } from 'node:util';
 import { iou } from '../native/common/geometry.ts';
-import { startAnalyser, threadLayout, type PhotoAnalyser } from '../native/pipeline/analysis-pool.ts';
+import { startAnalyser, threadLayout, type PhotoAnalyser, type PoolOptions } from '../native/pipeline/analysis-pool.ts';
 import { cosine, DEFAULT_EMBEDDER } from '../native/pipeline/embed.ts';
 import type { AnalysedFile } from '../native/pipeline/photo-analysis.ts';
 import { join } from 'node:path';
 import { loadManifest, MODELS_DIR, ort, runSession, sessionFor, setIntraOpThreads, type DeviceChoice } from '../native/pipeline/runtime.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
-import { cpuSeconds, limitedFolder, machine, machineLine, parseLayouts, parseLimit, printJson, round } from './common.ts';
+import { cpuSeconds, limitedFolder, machine, machineLine, parseLayouts, parseLimit, printJson, rerunWithLibuvThreads, round } from './common.ts';
 
-const USAGE = `usage: npm run bench:gpu -- <folder> [--limit N] [--layouts 0x1,4x1] [--embedder NAME] [--no-models]
+const USAGE = `usage: npm run bench:gpu -- <folder> [--limit N] [--layouts 0x1,4x1] [--embedding stage,workers] [--embedder NAME] [--no-models]
 
-  --layouts L   GPU layouts, WORKERSxTHREADS: 0 workers runs the sessions in-process (default 0x1)
+  --layouts L   GPU layouts, WORKERSxTHREADS: 0 workers runs the sessions in-process (default: this machine's)
+  --embedding E where a pool's faces are embedded, each measured: stage (the product: the workers
+                detect on the CPU, one stage embeds every worker's faces in runs of up to 64 on the
+                GPU) and workers (every model on the GPU in each worker, one photo's faces a run)
   --no-models   skip the per-model table (each model alone, by input size and batch, GPU against one CPU thread)`;
 
 /** Detector inputs (an LFW photo, a group photo at 640 and at Kith's 960) and recogniser batches timed alone. */
@@ -139,7 +142,13 @@ async function main(argv: string[]): Promise<void> {
     args: argv,
     allowPositionals: true,
     allowNegative: true,
-    options: { limit: { type: 'string' }, layouts: { type: 'string', default: '0x1' }, embedder: { type: 'string', default: DEFAULT_EMBEDDER }, models: { type: 'boolean', default: true } },
+    options: {
+      limit: { type: 'string' },
+      layouts: { type: 'string' },
+      embedding: { type: 'string', default: 'stage,workers' },
+      embedder: { type: 'string', default: DEFAULT_EMBEDDER },
+      models: { type: 'boolean', default: true },
+    },
   });
   if (positionals.length !== 1) throw new Error(USAGE);
   const mach = machine();
@@ -170,17 +179,27 @@ async function main(argv: string[]): Promise<void> {
     console.log(`${n} photos from ${positionals[0]}`);
     console.log(`CPU (${cpuAnalyser.layout.workers} workers × ${cpuAnalyser.layout.threads}): ${pace(n, cpu)} photos/s, ${round(cpu.cpuSec * 1000 / n)} CPU ms per photo`);
     printJson({ bench: 'gpu', device: 'cpu', folder: positionals[0], photos: n, layout: cpuAnalyser.layout, photosPerSec: pace(n, cpu), cpuMsPerPhoto: round(cpu.cpuSec * 1000 / n), machine: mach });
-    for (const layout of parseLayouts(values.layouts)) {
+    type Embedding = PoolOptions['embedding'];
+    const embeddings = values.embedding.split(',').map((e): Embedding => {
+      if (e !== 'stage' && e !== 'workers') throw new Error(`--embedding: stage or workers, not "${e}"`);
+      return e;
+    });
+    const layouts = values.layouts ? parseLayouts(values.layouts) : [threadLayout()];
+    // In-process there is nothing to batch across: one analysis, its own sessions.
+    const runs = layouts.flatMap((layout) => (layout.workers === 0 ? [undefined] : embeddings).map((embedding) => ({ layout, embedding })));
+    for (const { layout, embedding } of runs) {
       const t0 = performance.now();
-      const gpuAnalyser = await startAnalyser({ ...base, device: 'gpu', layout });
+      const gpuAnalyser = await startAnalyser({ ...base, device: 'gpu', layout, embedding });
       const loadMs = performance.now() - t0;
       try {
         const cold = await analyseAll(gpuAnalyser, paths);
         const warm = await analyseAll(gpuAnalyser, paths);
         const agree = agreement(cpu.results, warm.results);
         const coldAgree = agreement(cpu.results, cold.results);
-        const where = layout.workers === 0 ? 'in-process' : `${layout.workers} workers`;
+        const where = layout.workers === 0 ? 'in-process' : `${layout.workers} workers, embedding in ${gpuAnalyser.stage ? 'one stage' : 'each worker'}`;
+        const stage = await gpuAnalyser.stage?.stats();
         console.log(`\nGPU ${gpuAnalyser.provider}, ${where}, capacity ${gpuAnalyser.capacity}: sessions ${round(loadMs / 1000, 2)} s`);
+        if (stage) console.log(`  stage, both passes: ${stage.runs} runs, ${round(stage.faces / Math.max(1, stage.runs), 1)} faces a run (largest ${stage.largestRun}), ${stage.requests} photos`);
         console.log(`  cold pass ${pace(n, cold)} photos/s, warm pass ${pace(n, warm)} photos/s (${round(warm.cpuSec * 1000 / n)} CPU ms per photo); CPU ${pace(n, cpu)} → ×${round(pace(n, warm) / pace(n, cpu), 2)} warm`);
         console.log(`  faces CPU ${agree.cpuFaces}, GPU ${agree.gpuFaces}, matched ${agree.matched}; cosine min ${agree.cosineMin?.toFixed(6)}, p1 ${agree.cosineP1?.toFixed(6)}, median ${agree.cosineMedian?.toFixed(6)}; > 0.999: ${agree.above0999}; largest box shift ${agree.maxBoxShiftPx} px`);
         if (coldAgree.matched !== agree.matched || coldAgree.gpuFaces !== agree.gpuFaces) console.log(`  cold pass differs: ${JSON.stringify(coldAgree)}`);
@@ -191,6 +210,8 @@ async function main(argv: string[]): Promise<void> {
           folder: positionals[0],
           photos: n,
           layout,
+          embedding: gpuAnalyser.stage ? 'stage' : 'workers',
+          stage: stage ?? null,
           capacity: gpuAnalyser.capacity,
           loadSec: round(loadMs / 1000, 2),
           coldPhotosPerSec: pace(n, cold),
@@ -211,6 +232,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] === import.meta.filename) {
+  rerunWithLibuvThreads();
   main(process.argv.slice(2)).then(
     () => process.exit(0),
     (err: Error) => {

@@ -11,7 +11,7 @@ import { threadLayout, type ThreadLayout } from '../native/pipeline/analysis-poo
 import { DEFAULT_EMBEDDER } from '../native/pipeline/embed.ts';
 import { modelsPhotosPerSec, spread, timeModels } from './models-only.ts';
 import { scanFolder } from '../native/pipeline/scan.ts';
-import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLayouts, parseLimit, printJson, round } from './common.ts';
+import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLayouts, parseLimit, printJson, rerunWithLibuvThreads, round } from './common.ts';
 import type { KithRun } from './kith-run.ts';
 import { stageCpu } from './stage-cpu.ts';
 
@@ -139,6 +139,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+rerunWithLibuvThreads();
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (err: Error) => {

@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { scanFolder } from '../native/pipeline/scan.ts';
-import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, round, tempDir, type Contender } from './common.ts';
+import { JSON_PREFIX, limitedFolder, machine, machineLine, parseDevice, parseLimit, printJson, rerunWithLibuvThreads, round, tempDir, type Contender } from './common.ts';
 
 const USAGE = `usage: npm run bench:peer -- <folder> [--limit N] [--device cpu|gpu|auto] [--embedder NAME]
          [--decoder canvas|jpeg-js] [--peer-workers N]
@@ -207,6 +207,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+rerunWithLibuvThreads();
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (err: Error) => {

@@ -3,11 +3,15 @@
 // node is older, re-run under the Node 22 that the project installs (npm package `node`).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Before anything can load ONNX Runtime, here and in the Node 22 child: no telemetry (native/pipeline/no-telemetry.ts).
 process.env.ORT_DISABLE_TELEMETRY = '1';
+// Before anything uses libuv's thread pool (tsx's loader does): a thread per core and two, as
+// native/common/libuv-threads.ts says why; this file cannot import TypeScript yet.
+process.env.UV_THREADPOOL_SIZE ||= String(Math.max(4, availableParallelism() + 2));
 
 const here = dirname(fileURLToPath(import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);

@@ -7,6 +7,7 @@
  *   dist/electron/preload.cjs  CommonJS, one self-contained file (sandboxed preloads cannot load others)
  *   dist/engine/engine-host.js ESM, forked by main as a utilityProcess
  *   dist/engine/photo-worker.js ESM, the indexing pool's worker threads (started by engine-host)
+ *   dist/engine/embed-worker.js ESM, the pool's embedding stage on a GPU
  *   dist/engine/knn-worker.js   ESM, the full re-cluster's k-NN worker threads
  *   dist/engine/adaptor-worker.js ESM, the personal metric's background retrain (KITH_ADAPTOR=1)
  */
@@ -50,8 +51,8 @@ export async function buildApp(root = resolve(dirname(fileURLToPath(import.meta.
     }),
     // Every package stays in node_modules: better-sqlite3, onnxruntime-node, sharp, hnswlib-node
     // and heic-decode load native code or data files relative to themselves. The workers' bundles
-    // sit next to the engine host's, where analysis-pool.ts and ann.ts look for them.
-    ...['native/api/engine-host.ts', 'native/pipeline/photo-worker.ts', 'native/search/knn-worker.ts', 'native/people/adaptor-worker.ts'].map((entry) =>
+    // sit next to the engine host's, where the modules that start them look (common/worker-entry.ts).
+    ...['native/api/engine-host.ts', 'native/pipeline/photo-worker.ts', 'native/pipeline/embed-worker.ts', 'native/search/knn-worker.ts', 'native/people/adaptor-worker.ts'].map((entry) =>
       build({
         ...common,
         entryPoints: [entry],

@@ -14,6 +14,7 @@ import { createProtocolHandler } from './protocol.ts';
 import { allowExternal, allowNavigation, allowPermission } from './security.ts';
 import { APP_URL, SCHEME } from './urls.ts';
 import { loadWindowState, MIN_SIZE, saveWindowState } from './window-state.ts';
+import { withLibuvThreads } from '../native/common/libuv-threads.ts';
 
 // Must happen before `ready`: kith:// behaves like https (origin, fetch, secure context).
 protocol.registerSchemesAsPrivileged([
@@ -46,7 +47,8 @@ function startEngine(): void {
     serviceName: 'Kith engine',
     stdio: 'inherit',
     // No ONNX Runtime telemetry (device id, upload queue under ~/.cache/Microsoft): set before the engine starts.
-    env: { ...process.env, KITH_MODELS_DIR: paths.models, ORT_DISABLE_TELEMETRY: '1' },
+    // libuv's pool is sized when the process first uses it: here, before it starts (common/libuv-threads.ts).
+    env: withLibuvThreads({ ...process.env, KITH_MODELS_DIR: paths.models, ORT_DISABLE_TELEMETRY: '1' }),
   });
   engineProcess = child;
   engine.attach((msg) => child.postMessage(msg));

@@ -8,6 +8,8 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAnalyser, threadLayout, type PhotoAnalyser } from '../native/pipeline/analysis-pool.ts';
+import { libuvThreadsFor, withLibuvThreads } from '../native/common/libuv-threads.ts';
+import { takeRun } from '../native/pipeline/embed-worker.ts';
 import { cosine } from '../native/pipeline/embed.ts';
 import { MODELS_DIR } from '../native/pipeline/runtime.ts';
 import { FACES, tempDir } from './helpers.ts';
@@ -81,5 +83,66 @@ describe('the indexing pool', () => {
     assert.deepEqual(threadLayout({ KITH_WORKERS: '0' }, 2), { workers: 0, threads: 2 });
     assert.deepEqual(threadLayout({ KITH_WORKERS: '1', KITH_THREADS: '2' }, 2), { workers: 1, threads: 2 });
     assert.deepEqual(threadLayout({ KITH_WORKERS: 'lots' }, 2), { workers: 2, threads: 1 });
+  });
+
+  it("sizes libuv's pool, which decodes for every worker, to the cores, unless the user did", () => {
+    assert.deepEqual([1, 2, 16].map(libuvThreadsFor), [4, 4, 18]);
+    assert.equal(withLibuvThreads({}, 16).UV_THREADPOOL_SIZE, '18');
+    assert.equal(withLibuvThreads({ UV_THREADPOOL_SIZE: '6' }, 16).UV_THREADPOOL_SIZE, '6');
+  });
+});
+
+describe('the embedding stage (how a GPU run embeds, here on the CPU)', () => {
+  let staged: PhotoAnalyser;
+  let inProcess: PhotoAnalyser;
+
+  before(async () => {
+    const opts = { device: 'cpu' as const, embedder: 'ensemble', modelsDir: MODELS_DIR };
+    [staged, inProcess] = await Promise.all([startAnalyser({ ...opts, embedding: 'stage', layout: { workers: 2, threads: 1 } }), startAnalyser({ ...opts, layout: { workers: 0, threads: 1 } })]);
+  });
+
+  after(async () => {
+    await staged?.close();
+    await inProcess?.close();
+  });
+
+  it('embeds the faces of photos from both workers together, with the vectors of the in-process analysis', async () => {
+    assert.ok(staged.stage, 'the pool has a stage');
+    assert.equal(staged.capacity, 8, 'four files in hand per worker');
+    const twice = [...PHOTOS, ...PHOTOS];
+    const [fromStage, here] = await Promise.all([Promise.all(twice.map((p) => staged.analyse(p))), Promise.all(PHOTOS.map((p) => inProcess.analyse(p)))]);
+    let faces = 0;
+    for (const [i, a] of fromStage.entries()) {
+      const b = here[i % PHOTOS.length]!;
+      assert.equal(a.error, null, a.path);
+      assert.equal(a.faces.length, b.faces.length, a.path);
+      assert.equal(a.vectors.length, a.faces.length);
+      for (const [j, v] of a.vectors.entries()) assert.ok(cosine(v, b.vectors[j]!) > 0.99999, `${a.path} face ${j}`);
+      faces += a.faces.length;
+    }
+    const stats = await staged.stage!.stats();
+    console.log(`  stage: ${stats.runs} runs, ${stats.faces} faces from ${stats.requests} photos, largest run ${stats.largestRun}`);
+    assert.equal(stats.requests, fromStage.length, 'one request per photo with faces');
+    assert.equal(stats.faces, faces);
+    assert.ok(stats.runs < stats.requests, `${stats.runs} runs for ${stats.requests} photos: runs span photos`);
+  });
+
+  it('fails the photos waiting on a stage that stopped, and says so', async () => {
+    const spare = await startAnalyser({ device: 'cpu', embedder: 'sirius', modelsDir: MODELS_DIR, embedding: 'stage', layout: { workers: 1, threads: 1 } });
+    try {
+      await spare.stage!.close();
+      await assert.rejects(spare.analyse(PHOTOS[0]!), /the embedding stage stopped/);
+    } finally {
+      await spare.close();
+    }
+  });
+
+  it('takes whole photos into a run, in order, up to its size', () => {
+    const queue = [3, 2, 4, 1, 70, 5].map((count, id) => ({ id, count }));
+    assert.deepEqual(takeRun(queue, 8).map((r) => r.id), [0, 1]);
+    assert.deepEqual(takeRun(queue, 8).map((r) => r.id), [2, 3]);
+    assert.deepEqual(takeRun(queue, 8).map((r) => r.id), [4], 'a photo larger than a run goes alone');
+    assert.deepEqual(takeRun(queue, 8).map((r) => r.id), [5]);
+    assert.deepEqual(takeRun(queue, 8), []);
   });
 });

@@ -162,6 +162,7 @@ describe('electron/main.ts with a fake electron', () => {
     assert.equal(seen.forks.length, 1);
     assert.match(seen.forks[0]!.path, /engine-host\.js$/);
     assert.equal(seen.forks[0]!.options.env?.ORT_DISABLE_TELEMETRY, '1');
+    assert.ok(Number(seen.forks[0]!.options.env?.UV_THREADPOOL_SIZE) >= 4, 'libuv pool sized before the engine starts');
   });
 });
 

@@ -9,7 +9,7 @@ import { before, describe, it } from 'node:test';
 import { alignFace } from '../native/pipeline/align.ts';
 import { decodePhoto } from '../native/pipeline/decode.ts';
 import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
-import { cosine, Embedder } from '../native/pipeline/embed.ts';
+import { cosine, Embedder, GPU_BATCHING, paddedRows } from '../native/pipeline/embed.ts';
 import { loadManifest, MODELS_DIR, ort, sessionFor } from '../native/pipeline/runtime.ts';
 import { FACES, facesIn } from './helpers.ts';
 
@@ -95,6 +95,19 @@ describe('face embeddings', () => {
     const alone = await embedder.embed([crops[2]!]);
     const together = await embedder.embed(crops);
     assert.ok(cosine(alone[0]!, together[2]!) > 0.99999);
+  });
+
+  it('pads a GPU batch to a power of two without changing a vector', async () => {
+    assert.deepEqual([1, 2, 3, 5, 9, 33, 64, 65].map((n) => paddedRows(n, GPU_BATCHING)), [1, 2, 4, 8, 16, 64, 64, 65]);
+    assert.equal(paddedRows(5, { max: 16, padToPowerOfTwo: false }), 5);
+    const plain = await Embedder.load('ensemble', 'cpu');
+    const padded = await Embedder.load('ensemble', 'cpu', undefined, undefined, GPU_BATCHING);
+    assert.equal(plain.batching.padToPowerOfTwo, false, 'the CPU cuts batches without padding');
+    // 70 crops: one run of 64 and one of 6 padded to 8.
+    const crops = Array.from({ length: 70 }, (_, i) => samples[i % samples.length]!.crop);
+    const [a, b] = [await plain.embed(crops), await padded.embed(crops)];
+    assert.equal(b.length, 70);
+    for (let i = 0; i < 70; i++) assert.ok(cosine(a[i]!, b[i]!) > 0.99999, `crop ${i}`);
   });
 
   it("runs each model at its manifest's graph level (fr-feature: 'extended'), with the vectors of 'all'", async () => {

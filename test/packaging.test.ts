@@ -149,7 +149,7 @@ describe('packaging with electron-builder (dir target, stub Electron)', () => {
 
   it('names the executable after the app and ships the bundles, not the sources', () => {
     assert.ok(existsSync(join(resources, '..', 'kith')), 'linux executable renamed to kith');
-    for (const f of ['package.json', 'dist/electron/main.js', 'dist/electron/preload.cjs', 'dist/engine/engine-host.js', 'dist/engine/photo-worker.js']) {
+    for (const f of ['package.json', 'dist/electron/main.js', 'dist/electron/preload.cjs', 'dist/engine/engine-host.js', 'dist/engine/photo-worker.js', 'dist/engine/embed-worker.js']) {
       assert.ok(files.has(f), `${f} in app.asar`);
     }
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { main: string; devDependencies: Record<string, string> };

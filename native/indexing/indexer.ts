@@ -11,7 +11,7 @@ import { recrop } from '../pipeline/analyse.ts';
 import { startAnalyser, type PhotoAnalyser, type ThreadLayout } from '../pipeline/analysis-pool.ts';
 import { decodePhotoFile, type DecodedPhoto } from '../pipeline/decode.ts';
 import { describeError, providerOf, sha256File, type AnalysedFile, type PhotoModels } from '../pipeline/photo-analysis.ts';
-import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder, embedderDim, embedderModelId } from '../pipeline/embed.ts';
+import { DEFAULT_EMBEDDER, EMBED_BATCH, Embedder, embedderDim, type FaceEmbedder, embedderModelId } from '../pipeline/embed.ts';
 import { loadDetector } from '../pipeline/detect.ts';
 import { certainlyCpu, MODELS_DIR, type DeviceChoice } from '../pipeline/runtime.ts';
 import type { ScannedFile } from '../pipeline/scan.ts';
@@ -353,7 +353,7 @@ function keptFaceIds(
  */
 async function reembedPhotos(
   store: Store,
-  embedder: Embedder,
+  embedder: FaceEmbedder,
   photoIds: number[],
   tick: (current: string) => void,
   signal?: AbortSignal,

@@ -8,7 +8,7 @@
  * recorded beside the adaptor and the stored W stays as it was: the namer keeps using it.
  */
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../common/worker-entry.ts';
 import type { AdaptorJob, AdaptorSettings, NotPerson, TrainedAdaptor, TripletFace } from './adaptor.ts';
 import type { AdaptorWorkerResult } from './adaptor-worker.ts';
 import type { Store } from '../store/index.ts';
@@ -33,23 +33,10 @@ export interface AdaptorTrainerOptions {
   failed?: (message: string) => void;
 }
 
-/** The worker's entry: its TypeScript source under tsx (development), its bundle next to this one in the app. */
-function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith('.ts') ? './adaptor-worker.ts' : './adaptor-worker.js', import.meta.url);
-}
-
-/** As ann.ts: the bundle needs no flags; the TypeScript source needs tsx's loader, which a worker does not inherit when registered in-process. */
-function workerExecArgv(url: URL): string[] {
-  if (!url.pathname.endsWith('.ts')) return [];
-  const argv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  return argv.some((a, i) => a === 'tsx' && argv[i - 1] === '--import') ? argv : [...argv, '--import', 'tsx'];
-}
-
 /** The default runner: one worker thread per job, ended when it answers. */
 export const runOnWorker: AdaptorJobRunner = (job) =>
   new Promise((resolve, reject) => {
-    const url = workerUrl();
-    const worker = new Worker(url, { workerData: job, execArgv: workerExecArgv(url) });
+    const worker = startWorker(import.meta.url, 'adaptor-worker', { workerData: job });
     let settled = false;
     const settle = (r: AdaptorWorkerResult) => {
       if (settled) return;

@@ -12,7 +12,7 @@ import { toOriginal } from '../pipeline/analyse.ts';
 import { iou, normaliseBox, type Box, type Point } from '../common/geometry.ts';
 import { decodePhotoFile, type DecodedPhoto } from '../pipeline/decode.ts';
 import { detectFaces } from '../pipeline/detect.ts';
-import type { Embedder } from '../pipeline/embed.ts';
+import type { FaceEmbedder } from '../pipeline/embed.ts';
 import { type OpResult, type PeopleService } from './service.ts';
 import { UserError } from '../common/user-error.ts';
 import { estimatePose, sharpness } from '../pipeline/quality.ts';
@@ -33,7 +33,7 @@ export const MIN_BOX_SIDE = 8;
 
 export interface ManualFaceModels {
   detector: LoadedSession;
-  embedder: Embedder;
+  embedder: FaceEmbedder;
 }
 
 export interface ManualFace {

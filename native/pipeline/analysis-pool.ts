@@ -5,13 +5,15 @@
  * worker holds two files at a time, so one decodes while the other is in the models. The thread
  * that stores the results stays free (the app's event loop, progress, SQLite).
  *
- * On a GPU the workers' sessions share the one device and take turns on it (runtime.ts
- * `runSession`); their CPU work goes on meanwhile. With KITH_WORKERS=0 the same analysis runs
- * in-process.
+ * On a GPU the workers keep the detector on their CPU cores and send their faces to one embedding
+ * stage (embed-stage.ts), which embeds every worker's faces together in large runs. With
+ * KITH_WORKERS=0 the same analysis runs in-process.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, stopAfterRelease } from '../common/worker-entry.ts';
 import { loadDetector } from './detect.ts';
+import { EmbedStage } from './embed-stage.ts';
 import { Embedder } from './embed.ts';
 import { analyseFile, providerOf, type AnalysedFile } from './photo-analysis.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './photo-worker.ts';
@@ -19,22 +21,13 @@ import { certainlyCpu, gpuLockBuffer, type DeviceChoice } from './runtime.ts';
 
 /** Files a worker holds at once: one in the models while the next is read and decoded. */
 const PER_WORKER = 2;
-/** How long a closing worker may take to release its sessions before it is terminated anyway. */
-const RELEASE_TIMEOUT_MS = 10_000;
+/**
+ * With an embedding stage a file also waits for its faces' run on the GPU, so a worker holds more.
+ * Measured on the H100 machine (16 workers, bench:gpu): 4 and 8 in hand ran alike (lfw-dev 272
+ * and 271 photos/s, groups 56 and 64, within run-to-run noise); 4 keeps fewer photos in memory.
+ */
+const PER_WORKER_WITH_STAGE = 4;
 
-/** Terminates a worker once it has released its model sessions (runtime.ts `releaseSessions` says why). */
-function stopWorker(worker: Worker): Promise<number> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, RELEASE_TIMEOUT_MS);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    worker.on('message', (msg: FromWorker) => msg.kind === 'released' && done());
-    worker.once('exit', done);
-    worker.postMessage({ kind: 'release' } satisfies ToWorker);
-  }).then(() => worker.terminate());
-}
 
 export interface ThreadLayout {
   /** Worker threads; 0 runs the analysis in-process. */
@@ -45,10 +38,9 @@ export interface ThreadLayout {
 
 /**
  * The layout for this machine: a worker per core with one thread each, on the CPU and on a GPU
- * alike; KITH_WORKERS and KITH_THREADS override it. Measured (README "Figures", "GPU"): on the
- * CPU, 16×1 ran at the models' own pace on 16 cores where 8×2 reached 0.59 of it; on WebGPU,
- * 16 workers fed the device better than 4 or one in-process set of sessions (24.8 against 23.9
- * and 13.5 group photos/s), whose synchronous runs would also hold up the thread that stores.
+ * alike (there, beside the embedding stage); KITH_WORKERS and KITH_THREADS override it. Measured
+ * (README "Figures", "GPU"): on the CPU, 16×1 ran at the models' own pace on 16 cores where 8×2
+ * reached 0.59 of it; on a GPU the cores detect and feed the stage.
  */
 export function threadLayout(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): ThreadLayout {
   const asked = env.KITH_WORKERS === undefined || env.KITH_WORKERS === '' ? Number.NaN : Number(env.KITH_WORKERS);
@@ -64,6 +56,11 @@ export interface PoolOptions {
   modelsDir: string;
   notice?: (line: string) => void;
   layout?: ThreadLayout;
+  /**
+   * Where the workers' faces are embedded: in one stage that batches them across photos, or in
+   * each worker with its own recognisers. Undefined: the stage on a GPU, the workers on the CPU.
+   */
+  embedding?: 'stage' | 'workers';
 }
 
 export interface PhotoAnalyser {
@@ -73,24 +70,10 @@ export interface PhotoAnalyser {
   readonly layout: ThreadLayout;
   /** How many files it can usefully hold at once. */
   readonly capacity: number;
+  /** The embedding stage, where the pool has one (on a GPU). */
+  readonly stage?: EmbedStage | null;
   analyse(path: string): Promise<AnalysedFile>;
   close(): Promise<void>;
-}
-
-/** The worker's entry: its TypeScript source under tsx (development), its bundle next to this one in the app. */
-function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith('.ts') ? './photo-worker.ts' : './photo-worker.js', import.meta.url);
-}
-
-/**
- * The bundle needs no flags (and some of the app's, like --input-type, are refused in a worker).
- * The TypeScript source runs only with tsx's loader, which `kith` registers in-process, where a
- * worker does not inherit it.
- */
-function workerExecArgv(url: URL): string[] {
-  if (!url.pathname.endsWith('.ts')) return [];
-  const argv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  return argv.some((a, i) => a === 'tsx' && argv[i - 1] === '--import') ? argv : [...argv, '--import', 'tsx'];
 }
 
 interface Job {
@@ -116,6 +99,7 @@ class WorkerPool implements PhotoAnalyser {
     readonly modelId: string,
     readonly dim: number,
     readonly layout: ThreadLayout,
+    readonly stage: EmbedStage | null,
   ) {
     for (const slot of slots) {
       slot.worker.on('message', (msg: FromWorker) => this.settle(slot, msg));
@@ -125,14 +109,21 @@ class WorkerPool implements PhotoAnalyser {
     }
   }
 
-  get capacity(): number {
-    return this.slots.length * PER_WORKER;
+  private get perWorker(): number {
+    return this.stage ? PER_WORKER_WITH_STAGE : PER_WORKER;
   }
 
-  static async start(opts: PoolOptions, layout: ThreadLayout): Promise<WorkerPool> {
-    const url = workerUrl();
+  get capacity(): number {
+    return this.slots.length * this.perWorker;
+  }
+
+  static async start(opts: PoolOptions, layout: ThreadLayout, stage: EmbedStage | null = null): Promise<WorkerPool> {
     const setup: WorkerSetup = { device: opts.device, embedder: opts.embedder, modelsDir: opts.modelsDir, threads: layout.threads, gpuLock: gpuLockBuffer() };
-    const workers = Array.from({ length: layout.workers }, () => new Worker(url, { workerData: setup, execArgv: workerExecArgv(url) }));
+    const workers = Array.from({ length: layout.workers }, () => {
+      if (!stage) return startWorker(import.meta.url, 'photo-worker', { workerData: setup });
+      const link = stage.connect();
+      return startWorker(import.meta.url, 'photo-worker', { workerData: { ...setup, stage: link } satisfies WorkerSetup, transferList: [link.port] });
+    });
     const started = await Promise.allSettled(
       workers.map((worker) => {
         return new Promise<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }>((resolve, reject) => {
@@ -147,12 +138,12 @@ class WorkerPool implements PhotoAnalyser {
     );
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
-      await Promise.all(workers.map(stopWorker));
+      await Promise.all(workers.map(stopAfterRelease));
       throw (failed as PromiseRejectedResult).reason as Error;
     }
     const ok = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }>).value);
     const first = ok[0]!.ready;
-    return new WorkerPool(ok.map((s) => new WorkerSlot(s.worker)), first.provider, first.modelId, first.dim, layout);
+    return new WorkerPool(ok.map((s) => new WorkerSlot(s.worker)), first.provider, first.modelId, first.dim, layout, stage);
   }
 
   analyse(path: string): Promise<AnalysedFile> {
@@ -165,7 +156,7 @@ class WorkerPool implements PhotoAnalyser {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      while (this.queue.length > 0 && slot.jobs.size < PER_WORKER) {
+      while (this.queue.length > 0 && slot.jobs.size < this.perWorker) {
         const job = this.queue.shift()!;
         slot.jobs.set(job.id, job);
         slot.worker.postMessage({ kind: 'analyse', id: job.id, path: job.path } satisfies ToWorker);
@@ -197,7 +188,8 @@ class WorkerPool implements PhotoAnalyser {
     this.closed = true;
     const slots = this.slots.splice(0);
     for (const job of this.queue.splice(0)) job.reject(new Error('the indexing pool is closed'));
-    await Promise.all(slots.map((s) => stopWorker(s.worker)));
+    await Promise.all(slots.map((s) => stopAfterRelease(s.worker)));
+    await this.stage?.close();
   }
 }
 
@@ -229,15 +221,28 @@ class InProcess implements PhotoAnalyser {
 
 /**
  * Start the analyser for this run. Where a GPU provider may start, the detector is loaded here
- * first: that is what finds out whether one does, and the pool's workers make their sessions on
- * the provider found. On the CPU the pool starts without a session in this thread.
+ * first: that is what finds out whether one does. On a GPU the workers detect on the CPU and one
+ * embedding stage embeds on the device; on the CPU the pool starts without a session in this thread.
  */
 export async function startAnalyser(opts: PoolOptions): Promise<PhotoAnalyser> {
   const layout = opts.layout ?? threadLayout();
-  if (layout.workers > 0 && certainlyCpu(opts.device)) return WorkerPool.start({ ...opts, device: 'cpu' }, layout);
+  if (layout.workers > 0 && certainlyCpu(opts.device) && opts.embedding !== 'stage') return WorkerPool.start({ ...opts, device: 'cpu' }, layout);
   const detector = await loadDetector(opts.device, opts.notice, opts.modelsDir);
+  const onGpu = detector.provider !== 'cpu';
+  if (layout.workers === 0) {
+    const embedder = await Embedder.load(opts.embedder, opts.device, opts.notice, opts.modelsDir);
+    return new InProcess({ detector, embedder }, providerOf({ detector, embedder }), { ...layout, workers: 0 });
+  }
   // Workers make their sessions on the provider found here: a GPU that started here starts there.
-  if (layout.workers > 0) return WorkerPool.start({ ...opts, device: detector.provider === 'cpu' ? 'cpu' : opts.device }, layout);
-  const embedder = await Embedder.load(opts.embedder, opts.device, opts.notice, opts.modelsDir);
-  return new InProcess({ detector, embedder }, providerOf({ detector, embedder }), { ...layout, workers: 0 });
+  const device = onGpu ? opts.device : 'cpu';
+  if ((opts.embedding ?? (onGpu ? 'stage' : 'workers')) === 'workers') return WorkerPool.start({ ...opts, device }, layout);
+  const stage = await EmbedStage.start({ device, embedder: opts.embedder, modelsDir: opts.modelsDir });
+  try {
+    // The detector stays on the workers' cores: one CPU thread runs it on a group photo in 33 ms and
+    // the H100 in 15, one photo at a time, so 16 cores detect twice as fast as the GPU (README "GPU").
+    return await WorkerPool.start({ ...opts, device: 'cpu' }, layout, stage);
+  } catch (err) {
+    await stage.close();
+    throw err;
+  }
 }

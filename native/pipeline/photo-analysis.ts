@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { analysePhoto, type FaceDraft } from './analyse.ts';
 import { decodePhotoFile, DecodeError, photoFileSize } from './decode.ts';
-import type { Embedder } from './embed.ts';
+import type { FaceEmbedder } from './embed.ts';
 import type { LoadedSession } from './runtime.ts';
 
 export interface PhotoModels {
   detector: LoadedSession;
-  embedder: Embedder;
+  embedder: FaceEmbedder;
 }
 
 /** The execution provider a run records: one name, or detector/embedder when they differ. */

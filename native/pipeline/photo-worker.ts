@@ -1,6 +1,7 @@
 /**
  * @file A worker thread of the indexing pool (analysis-pool.ts): loads its own detector and
- * embedder, on its share of the cores, and analyses the photo files it is sent, one at a time.
+ * embedder, on its share of the cores, and analyses the photo files it is sent. On a GPU its
+ * faces go to the pool's embedding stage instead (embed-stage.ts), batched with other workers'.
  * It touches no database: results go back to the thread that stores them.
  */
 import './no-telemetry.ts';
@@ -8,6 +9,7 @@ import sharp from 'sharp';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadDetector } from './detect.ts';
 import { Embedder } from './embed.ts';
+import { RemoteEmbedder, type StageLink } from './embed-stage.ts';
 import { analyseFile, providerOf, type AnalysedFile, type PhotoModels } from './photo-analysis.ts';
 import { releaseSessions, setIntraOpThreads, useGpuLock, type DeviceChoice } from './runtime.ts';
 
@@ -19,6 +21,8 @@ export interface WorkerSetup {
   threads: number;
   /** The pool's GPU lock (runtime.ts): one GPU session runs at a time across the workers. */
   gpuLock: SharedArrayBuffer;
+  /** The pool's embedding stage, when there is one: this worker then loads no recognisers. */
+  stage?: StageLink;
 }
 
 export type ToWorker = { kind: 'analyse'; id: number; path: string } | { kind: 'release' };
@@ -38,7 +42,7 @@ async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): P
   const loading = (async () => {
     try {
       const detector = await loadDetector(setup.device, () => {}, setup.modelsDir);
-      const embedder = await Embedder.load(setup.embedder, setup.device, () => {}, setup.modelsDir);
+      const embedder = setup.stage ? new RemoteEmbedder(setup.stage) : await Embedder.load(setup.embedder, setup.device, () => {}, setup.modelsDir);
       models = { detector, embedder };
       port.postMessage({ kind: 'ready', provider: providerOf(models), modelId: embedder.modelId, dim: embedder.dim } satisfies FromWorker);
     } catch (err) {

@@ -28,10 +28,10 @@ export function gpuProvidersFor(platform: NodeJS.Platform): string[] {
 }
 
 /**
- * What `auto` tries before the CPU: the platform's own GPU providers, not WebGPU. Measured on an
- * H100 with 16 host cores (README "GPU"): WebGPU indexed at 0.21× the CPU path's pace on LFW and
- * 0.71× on group photos, because every session run costs 3-15 ms of fixed overhead and a photo's
- * faces make batches of one to a few. `--device gpu` still uses it.
+ * What `auto` tries before the CPU: the platform's own GPU providers, not WebGPU. With the
+ * pool's embedding stage WebGPU analysed photos 1.6-2.2× faster than 16 CPU cores on an H100 (README
+ * "GPU"), but that is one datacenter GPU, and on a machine with no GPU driver Dawn prints its own
+ * warnings to stderr before failing: `--device gpu` asks for it.
  */
 export function autoProvidersFor(platform: NodeJS.Platform): string[] {
   return gpuProvidersFor(platform).filter((ep) => ep !== 'webgpu');

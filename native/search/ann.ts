@@ -10,8 +10,9 @@
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
+import { startWorker } from '../common/worker-entry.ts';
 import { checkHnswFile, sha256OfFile } from './ann-file.ts';
 import { enterNewFaces, fingerprint, knnQuestion, readKnnGraph, reuseKept, writeKnnGraph } from './knn-cache.ts';
 import type { KnnWorkerJob, KnnWorkerResult } from './knn-worker.ts';
@@ -89,18 +90,6 @@ interface SavedFile {
   sha256: string;
   count: number;
   deleted: number[];
-}
-
-/** The worker's entry: its TypeScript source under tsx (development), its bundle next to this one in the app. */
-function knnWorkerUrl(): URL {
-  return new URL(import.meta.url.endsWith('.ts') ? './knn-worker.ts' : './knn-worker.js', import.meta.url);
-}
-
-/** As analysis-pool.ts: the bundle needs no flags; the TypeScript source needs tsx's loader, which a worker does not inherit when registered in-process. */
-function knnWorkerExecArgv(url: URL): string[] {
-  if (!url.pathname.endsWith('.ts')) return [];
-  const argv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  return argv.some((a, i) => a === 'tsx' && argv[i - 1] === '--import') ? argv : [...argv, '--import', 'tsx'];
 }
 
 export function indexPathFor(dbPath: string): string {
@@ -384,8 +373,7 @@ export class FaceIndex {
     return new Promise((resolve) => {
       let worker: Worker;
       try {
-        const url = knnWorkerUrl();
-        worker = new Worker(url, { workerData: job, execArgv: knnWorkerExecArgv(url), transferList: [job.queries.buffer as ArrayBuffer] });
+        worker = startWorker(import.meta.url, 'knn-worker', { workerData: job, transferList: [job.queries.buffer as ArrayBuffer] });
       } catch (err) {
         resolve({ ok: false, reason: (err as Error).message });
         return;
