@@ -1,7 +1,7 @@
 /**
  * @file A worker for bench:index's models-only pass: it decodes its share of the sample photos,
  * finds their faces and packs every input tensor before the clock, then on "go" runs only the
- * detector and the embedder (batches of EMBED_BATCH) on them, as the indexing pool's workers
+ * detector and the embedder (batched as embed.ts `batchingFor` says) on them, as the indexing pool's workers
  * would with the same threads. What it reports is inference time alone.
  */
 import '../native/pipeline/no-telemetry.ts';

@@ -9,8 +9,8 @@ import { before, describe, it } from 'node:test';
 import { alignFace } from '../native/pipeline/align.ts';
 import { decodePhoto } from '../native/pipeline/decode.ts';
 import { detectFaces, loadDetector } from '../native/pipeline/detect.ts';
-import { cosine, Embedder, GPU_BATCHING, paddedRows } from '../native/pipeline/embed.ts';
-import { loadManifest, MODELS_DIR, ort, sessionFor } from '../native/pipeline/runtime.ts';
+import { batchingFor, cosine, CPU_BATCHING, Embedder, GPU_BATCHING, ONE_THREAD_BATCHING, paddedRows } from '../native/pipeline/embed.ts';
+import { intraOpThreadsSet, loadManifest, MODELS_DIR, ort, sessionFor, setIntraOpThreads } from '../native/pipeline/runtime.ts';
 import { FACES, facesIn } from './helpers.ts';
 
 interface Sample {
@@ -95,6 +95,28 @@ describe('face embeddings', () => {
     const alone = await embedder.embed([crops[2]!]);
     const together = await embedder.embed(crops);
     assert.ok(cosine(alone[0]!, together[2]!) > 0.99999);
+  });
+
+  it("cuts runs by the session's threads: one face a run on one thread, batches on several or on a GPU", () => {
+    const before = intraOpThreadsSet();
+    try {
+      setIntraOpThreads(1);
+      assert.equal(batchingFor('cpu'), ONE_THREAD_BATCHING);
+      assert.equal(ONE_THREAD_BATCHING.max, 1);
+      setIntraOpThreads(undefined);
+      assert.equal(batchingFor('cpu'), CPU_BATCHING);
+      assert.equal(batchingFor('webgpu'), GPU_BATCHING);
+    } finally {
+      setIntraOpThreads(before);
+    }
+  });
+
+  it('gives a one-thread embedder the vectors of a batching one', async () => {
+    const batched = await Embedder.load('ensemble', 'cpu');
+    const single = await Embedder.load('ensemble', 'cpu', undefined, undefined, ONE_THREAD_BATCHING);
+    const crops = samples.slice(0, 6).map((s) => s.crop);
+    const [a, b] = [await batched.embed(crops), await single.embed(crops)];
+    for (let i = 0; i < crops.length; i++) assert.ok(cosine(a[i]!, b[i]!) > 0.99999, `crop ${i}`);
   });
 
   it('pads a GPU batch to a power of two without changing a vector', async () => {

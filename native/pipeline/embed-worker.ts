@@ -6,7 +6,7 @@ import './no-telemetry.ts';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Embedder } from './embed.ts';
 import type { EmbedReply, EmbedRequest, EmbedStageSetup, EmbedStageStats, FromStage, ToStage } from './embed-stage.ts';
-import { releaseSessions, setIntraOpThreads, useGpuLock } from './runtime.ts';
+import { releaseSessions, useGpuLock } from './runtime.ts';
 import { ALIGNED_SIZE } from './align.ts';
 
 interface Pending extends EmbedRequest {
@@ -28,8 +28,8 @@ const CROP_BYTES = ALIGNED_SIZE * ALIGNED_SIZE * 3;
 
 async function main(parent: NonNullable<typeof parentPort>, setup: EmbedStageSetup): Promise<void> {
   useGpuLock(setup.gpuLock);
-  // On the CPU (tests, or a GPU that did not start) the stage is one more thread among the workers.
-  setIntraOpThreads(1);
+  // ONNX Runtime's own threads: on the CPU (only where asked, as the tests do) the stage then
+  // batches as a multi-threaded session does (embed.ts `batchingFor`).
   let embedder: Embedder;
   try {
     embedder = await Embedder.load(setup.embedder, setup.device, () => {}, setup.modelsDir);

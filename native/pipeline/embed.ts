@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { ModelManifest } from '../../models/manifest.ts';
 import { ALIGNED_SIZE } from './align.ts';
-import { MODELS_DIR, loadManifest, ort, runSession, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
+import { MODELS_DIR, intraOpThreadsSet, loadManifest, ort, runSession, sessionFor, type DeviceChoice, type LoadedSession } from './runtime.ts';
 
 /** Embedder presets by name; each is a list of manifest model ids. */
 export const EMBEDDERS: Record<string, readonly string[]> = {
@@ -40,9 +40,9 @@ export function embedderDim(name: string, dir = MODELS_DIR): number {
 }
 
 /**
- * Largest batch sent to a recogniser in one run. Measured on 318 LFW photos (2 cores): batch 32
- * peaked at 904 MiB RSS, 16 at 570 MiB, 8 at 424 MiB; 16 and 32 ran at the same ~25 photos/s,
- * 8 was 20% slower.
+ * Largest batch sent to a recogniser in one run by sessions on several intra-op threads (in-process
+ * runs, re-embedding). Measured on 318 LFW photos (2 cores, in-process): batch 32 peaked at 904 MiB
+ * RSS, 16 at 570 MiB, 8 at 424 MiB; 16 and 32 ran at the same ~25 photos/s, 8 was 20% slower.
  */
 export const EMBED_BATCH = 16;
 
@@ -58,7 +58,23 @@ export interface Batching {
   padToPowerOfTwo: boolean;
 }
 export const CPU_BATCHING: Batching = { max: EMBED_BATCH, padToPowerOfTwo: false };
+/**
+ * A session on one intra-op thread (a worker of the indexing pool) embeds one face per run: on one
+ * thread a batch buys no speed, and its activations stay in the session's arena for good. Measured
+ * on the 2-core VM, alternating: sirius 9–13 ms a face alone against 16–17 in batches of 16, which
+ * hold 134 MiB more (fr-feature: 23–25 ms either way, 86 MiB more); `kith index` of `groups` at
+ * 5.6–6.3 photos/s against 5.2–5.4, 300 lfw-dev photos at 24.8–25.4 against 24.4–27.3, and the
+ * indexing process peaking at 606–612 MiB against 794–812 (the app's engine: 552–556 against
+ * 750–761). This is what brings indexing under 700 MiB with two workers.
+ */
+export const ONE_THREAD_BATCHING: Batching = { max: 1, padToPowerOfTwo: false };
 export const GPU_BATCHING: Batching = { max: 64, padToPowerOfTwo: true };
+
+/** How a session of `provider` made on this thread cuts its runs. */
+export function batchingFor(provider: string): Batching {
+  if (provider !== 'cpu') return GPU_BATCHING;
+  return intraOpThreadsSet() === 1 ? ONE_THREAD_BATCHING : CPU_BATCHING;
+}
 
 /** Rows a run of `n` crops is given: `n`, or the next power of two (at most `max`) when padding. */
 export function paddedRows(n: number, batching: Batching): number {
@@ -108,7 +124,7 @@ export class Embedder implements FaceEmbedder {
     const parts = [];
     for (const model of embedderModels(name, dir)) parts.push({ model, loaded: await sessionFor(join(dir, model.file), device, notice, model.graphOptimization) });
     const provider = parts[0]!.loaded.provider;
-    return new Embedder(embedderModelId(name), embedderDim(name, dir), provider, parts, batching ?? (provider === 'cpu' ? CPU_BATCHING : GPU_BATCHING));
+    return new Embedder(embedderModelId(name), embedderDim(name, dir), provider, parts, batching ?? batchingFor(provider));
   }
 
   async embed(crops: readonly Uint8Array[]): Promise<Float32Array[]> {

@@ -92,6 +92,11 @@ let intraOpThreads: number | undefined;
 export function setIntraOpThreads(n: number | undefined): void {
   intraOpThreads = n;
 }
+
+/** What setIntraOpThreads said for this thread (undefined: ONNX Runtime's default). */
+export function intraOpThreadsSet(): number | undefined {
+  return intraOpThreads;
+}
 /**
  * CPU sessions plan no memory pattern. A pattern pre-plans one block per input shape, and the
  * detector sees a new shape with nearly every photo (its input keeps the photo's aspect ratio),
