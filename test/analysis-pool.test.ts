@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startAnalyser, threadLayout, type PhotoAnalyser } from '../native/pipeline/analysis-pool.ts';
+import { filesInHand, startAnalyser, threadLayout, type PhotoAnalyser } from '../native/pipeline/analysis-pool.ts';
 import { libuvThreadsFor, withLibuvThreads } from '../native/common/libuv-threads.ts';
 import { takeRun } from '../native/pipeline/embed-worker.ts';
 import { cosine } from '../native/pipeline/embed.ts';
@@ -38,7 +38,7 @@ describe('the indexing pool', () => {
   it('runs two workers on the CPU', () => {
     assert.deepEqual(pool.layout, { workers: 2, threads: 1 });
     assert.equal(pool.provider, 'cpu');
-    assert.equal(pool.capacity, 4);
+    assert.equal(pool.capacity, 8, 'four files in hand per worker');
     assert.equal(pool.modelId, inProcess.modelId);
   });
 
@@ -75,6 +75,11 @@ describe('the indexing pool', () => {
     const spare = await startAnalyser({ device: 'cpu', embedder: 'sirius', modelsDir: MODELS_DIR, layout: { workers: 1, threads: 1 } });
     await spare.close();
     await assert.rejects(spare.analyse(PHOTOS[0]!), /closed/);
+  });
+
+  it('gives each worker more files in hand on many cores, where decoding waits longer', () => {
+    assert.deepEqual([1, 2, 4, 8, 16].map((w) => filesInHand(w, false)), [4, 4, 4, 8, 8]);
+    assert.equal(filesInHand(16, true), 4, 'a worker feeding the embedding stage');
   });
 
   it('lays threads out by the machine: a worker per core, GPU or not, and as told', () => {

@@ -2,7 +2,7 @@
  * @file The indexing pool: photo files analysed (photo-analysis.ts) on all cores at once. One
  * explicit thread budget for the machine: `workers` threads, each with its own detector and
  * embedder sessions on `threads` intra-op threads, and libvips decoding on the same share. A
- * worker holds two files at a time, so one decodes while the other is in the models. The thread
+ * worker holds several files at a time, so some decode while one is in the models. The thread
  * that stores the results stays free (the app's event loop, progress, SQLite).
  *
  * On a GPU the workers keep the detector on their CPU cores and send their faces to one embedding
@@ -19,14 +19,19 @@ import { analyseFile, providerOf, type AnalysedFile } from './photo-analysis.ts'
 import type { FromWorker, ToWorker, WorkerSetup } from './photo-worker.ts';
 import { certainlyCpu, gpuLockBuffer, type DeviceChoice } from './runtime.ts';
 
-/** Files a worker holds at once: one in the models while the next is read and decoded. */
-const PER_WORKER = 2;
 /**
- * With an embedding stage a file also waits for its faces' run on the GPU, so a worker holds more.
- * Measured on the H100 machine (16 workers, bench:gpu): 4 and 8 in hand ran alike (lfw-dev 272
- * and 271 photos/s, groups 56 and 64, within run-to-run noise); 4 keeps fewer photos in memory.
+ * Files a worker holds at once, so that while one is in the models the next ones are being read
+ * and decoded on libuv's pool, which every worker shares: the more workers, the longer a photo
+ * waits there. Measured with bench:index, alternating: on 2 cores 4 against 2 in hand indexed 300
+ * lfw-dev photos at 23.7–24.6 photos/s against 20.4–21.2 (`groups` alike, 5.4 and 4.9 either
+ * way; peak 639–674 MiB against 605–611); on 16 cores (the H100 machine's host), 1,500 lfw-dev
+ * photos at 119.0–119.2 with 8, 108.5–111.4 with 4, 96.7–104.1 with 2 (peak 1.67, 1.46 and
+ * 1.35 GiB). With an embedding stage 4 and 8 ran alike (lfw-dev 272 and 271 photos/s, groups 56
+ * and 64), so it keeps 4.
  */
-const PER_WORKER_WITH_STAGE = 4;
+export function filesInHand(workers: number, stage: boolean): number {
+  return !stage && workers >= 8 ? 8 : 4;
+}
 
 
 export interface ThreadLayout {
@@ -110,7 +115,7 @@ class WorkerPool implements PhotoAnalyser {
   }
 
   private get perWorker(): number {
-    return this.stage ? PER_WORKER_WITH_STAGE : PER_WORKER;
+    return filesInHand(this.slots.length, this.stage !== null);
   }
 
   get capacity(): number {

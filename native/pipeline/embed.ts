@@ -65,7 +65,7 @@ export const CPU_BATCHING: Batching = { max: EMBED_BATCH, padToPowerOfTwo: false
  * hold 134 MiB more (fr-feature: 23–25 ms either way, 86 MiB more); `kith index` of `groups` at
  * 5.6–6.3 photos/s against 5.2–5.4, 300 lfw-dev photos at 24.8–25.4 against 24.4–27.3, and the
  * indexing process peaking at 606–612 MiB against 794–812 (the app's engine: 552–556 against
- * 750–761). This is what brings indexing under 700 MiB with two workers.
+ * 750–761). This is what brings indexing under 700 MiB with two workers (README "Figures").
  */
 export const ONE_THREAD_BATCHING: Batching = { max: 1, padToPowerOfTwo: false };
 export const GPU_BATCHING: Batching = { max: 64, padToPowerOfTwo: true };
