@@ -33,7 +33,6 @@ export function filesInHand(workers: number, stage: boolean): number {
   return !stage && workers >= 8 ? 8 : 4;
 }
 
-
 export interface ThreadLayout {
   /** Worker threads; 0 runs the analysis in-process. */
   workers: number;
@@ -115,7 +114,7 @@ class WorkerPool implements PhotoAnalyser {
   }
 
   private get perWorker(): number {
-    return filesInHand(this.slots.length, this.stage !== null);
+    return filesInHand(this.layout.workers, this.stage !== null);
   }
 
   get capacity(): number {
