@@ -21,6 +21,24 @@ export function startWorker(callerUrl: string, name: string, options: Omit<Worke
   return new Worker(url, { ...options, execArgv: execArgvFor(url) });
 }
 
+/**
+ * The first message of a worker that loads models: 'ready' resolves with it, 'load-failed' rejects
+ * with its message, and so does an error or an exit before either. `what` names the worker in errors.
+ */
+export function whenReady<Ready extends { kind: 'ready' }>(worker: Worker, what: string): Promise<Ready> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`${what} stopped while loading (exit code ${code})`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (msg: Ready | { kind: string; message?: string }) => {
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      if (msg.kind === 'ready') resolve(msg as Ready);
+      else reject(new Error(msg.kind === 'load-failed' && 'message' in msg ? msg.message : `${what} said ${msg.kind} first`));
+    });
+  });
+}
+
 /** How long a closing worker may take to release its sessions before it is terminated anyway. */
 const RELEASE_TIMEOUT_MS = 10_000;
 
@@ -29,6 +47,8 @@ const RELEASE_TIMEOUT_MS = 10_000;
  * {kind: 'released'}), then terminates it (runtime.ts `releaseSessions` says why).
  */
 export function stopAfterRelease(worker: Worker): Promise<number> {
+  // A thread that has already ended answers nothing: its threadId is -1 from then on.
+  if (worker.threadId === -1) return worker.terminate();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, RELEASE_TIMEOUT_MS);
     const done = () => {

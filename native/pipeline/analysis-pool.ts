@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker, stopAfterRelease } from '../common/worker-entry.ts';
+import { startWorker, stopAfterRelease, whenReady } from '../common/worker-entry.ts';
 import { loadDetector } from './detect.ts';
 import { EmbedStage } from './embed-stage.ts';
 import { Embedder } from './embed.ts';
@@ -128,26 +128,14 @@ class WorkerPool implements PhotoAnalyser {
       const link = stage.connect();
       return startWorker(import.meta.url, 'photo-worker', { workerData: { ...setup, stage: link } satisfies WorkerSetup, transferList: [link.port] });
     });
-    const started = await Promise.allSettled(
-      workers.map((worker) => {
-        return new Promise<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }>((resolve, reject) => {
-          worker.once('error', reject);
-          worker.once('message', (msg: FromWorker) => {
-            worker.off('error', reject);
-            if (msg.kind === 'ready') resolve({ worker, ready: msg });
-            else reject(new Error(msg.kind === 'load-failed' ? msg.message : `worker said ${msg.kind} first`));
-          });
-        });
-      }),
-    );
+    const started = await Promise.allSettled(workers.map((worker) => whenReady<Extract<FromWorker, { kind: 'ready' }>>(worker, 'an indexing worker')));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       await Promise.all(workers.map(stopAfterRelease));
       throw (failed as PromiseRejectedResult).reason as Error;
     }
-    const ok = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }>).value);
-    const first = ok[0]!.ready;
-    return new WorkerPool(ok.map((s) => new WorkerSlot(s.worker)), first.provider, first.modelId, first.dim, layout, stage);
+    const first = (started[0] as PromiseFulfilledResult<Extract<FromWorker, { kind: 'ready' }>>).value;
+    return new WorkerPool(workers.map((worker) => new WorkerSlot(worker)), first.provider, first.modelId, first.dim, layout, stage);
   }
 
   analyse(path: string): Promise<AnalysedFile> {

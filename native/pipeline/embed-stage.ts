@@ -9,7 +9,7 @@
  * vectors never pass through the thread that stores results.
  */
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { startWorker, stopAfterRelease } from '../common/worker-entry.ts';
+import { startWorker, stopAfterRelease, whenReady } from '../common/worker-entry.ts';
 import type { FaceEmbedder } from './embed.ts';
 import { gpuLockBuffer, type DeviceChoice } from './runtime.ts';
 
@@ -64,13 +64,7 @@ export class EmbedStage {
     const setup: EmbedStageSetup = { ...opts, gpuLock: gpuLockBuffer() };
     const worker = startWorker(import.meta.url, 'embed-worker', { workerData: setup });
     try {
-      const ready = await new Promise<Extract<FromStage, { kind: 'ready' }>>((resolve, reject) => {
-        worker.once('error', reject);
-        worker.once('exit', (code) => reject(new Error(`the embedding stage stopped while loading (exit code ${code})`)));
-        worker.once('message', (msg: FromStage) => (msg.kind === 'ready' ? resolve(msg) : reject(new Error(msg.kind === 'load-failed' ? msg.message : `the embedding stage said ${msg.kind} first`))));
-      });
-      worker.removeAllListeners('exit');
-      worker.removeAllListeners('error');
+      const ready = await whenReady<Extract<FromStage, { kind: 'ready' }>>(worker, 'the embedding stage');
       // A stage that dies later fails the photos waiting on it (their workers see the ports close).
       worker.on('error', () => {});
       return new EmbedStage(worker, ready.provider, ready.modelId, ready.dim);
